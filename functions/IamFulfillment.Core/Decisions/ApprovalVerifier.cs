@@ -1,0 +1,240 @@
+using System.Globalization;
+using IamFulfillment.Core.Model;
+using IamFulfillment.Core.Policy;
+
+namespace IamFulfillment.Core.Decisions;
+
+/// <summary>A stage the request needs; owner stages are per entitlement.</summary>
+internal sealed record StageRequirement(ApprovalStage Stage, CatalogEntry? Entry = null)
+{
+    public string Describe() => Stage switch
+    {
+        ApprovalStage.Manager => "the target's manager",
+        ApprovalStage.Owner => $"the owner of {Entry?.DisplayName ?? "the entitlement"}",
+        _ => "the security approvers",
+    };
+}
+
+/// <summary>
+/// Verifies approvals against the ITSM records and the directory: the right person for each stage (the target's
+/// manager per the directory, the entitlement's owner, a security approver), never the requester or the target,
+/// the person who actually acted (delegates only where policy allows), given after the last material change.
+/// This is the one place the rule "self-approval is not an approval" lives.
+/// </summary>
+internal static class ApprovalVerifier
+{
+    /// <summary>Why a decided approval did not count for a stage, most telling first.</summary>
+    private enum Flaw
+    {
+        None,
+        Stale,
+        ManagerOwnRequest,
+        Self,
+        DelegateNotAllowed,
+        Unmapped,
+        WrongPerson,
+    }
+
+    public static void CheckRejections(DecisionContext ctx, Findings findings)
+    {
+        var lastChange = ctx.Ticket.LastMaterialChange;
+        foreach (var approval in ctx.Ticket.Approvals.Where(a => a.State == ApprovalState.Rejected))
+        {
+            // A rejection given before the request last changed was about a different request.
+            if (lastChange is { } changed && approval.DecidedAt is { } at && at < changed)
+            {
+                findings.NotVerified.Add($"An earlier rejection by {approval.Approver.Describe()} ({Stamp(at)}) predates the last change of the request and was not applied.");
+                continue;
+            }
+
+            var comment = string.IsNullOrWhiteSpace(approval.Comment) ? "no reason given" : $"\"{approval.Comment.Trim()}\"";
+            var where = approval.Scope == ApprovalScope.ParentRequest ? " on the parent request" : "";
+            findings.ApprovalRejection ??= new Finding(Rules.ApprovalRejected,
+                $"{approval.Approver.DisplayName ?? approval.Approver.ItsmId} rejected the request{where}: {comment}.");
+        }
+    }
+
+    public static bool AnyPending(DecisionContext ctx, out string? who)
+    {
+        var pending = ctx.Ticket.Approvals.FirstOrDefault(a => a.State == ApprovalState.Requested);
+        who = pending?.Approver.DisplayName ?? pending?.Approver.ItsmId;
+        return pending is not null;
+    }
+
+    /// <summary>Finds a valid security-stage approval (it carries out soft escalations); null if none.</summary>
+    public static string? FindSecurityDecision(DecisionContext ctx, Findings findings)
+    {
+        var groupId = ctx.Policy.Approvals.SecurityApproverGroupId;
+        if (groupId is null)
+        {
+            return null;
+        }
+
+        foreach (var approval in Approved(ctx))
+        {
+            var (flaw, approver, actor, _) = Assess(ctx, approval, new StageRequirement(ApprovalStage.Security));
+            if (flaw == Flaw.None && actor is not null && IsMember(ctx, actor, groupId))
+            {
+                findings.Verified.Add($"Security approval by {actor.Describe()} at {Stamp(approval.DecidedAt)} (member of the security approvers group).");
+                return actor.DisplayName ?? actor.UserPrincipalName;
+            }
+
+            _ = approver;
+        }
+
+        return null;
+    }
+
+    /// <summary>Checks each required stage; unmet stages become soft escalations naming the precise reason.</summary>
+    public static void VerifyStages(DecisionContext ctx, IReadOnlyList<StageRequirement> requirements, bool allStandard, Findings findings)
+    {
+        var target = ctx.Target?.User;
+        var requester = ctx.Requester?.User;
+        foreach (var requirement in requirements)
+        {
+            if (requirement.Stage == ApprovalStage.Manager && target is not null && requester is not null
+                && target.Manager?.Id == requester.Id)
+            {
+                // The manager asked for their own report. That is not an independent approval, unless policy
+                // lets the request count as the manager stage for standard entitlements.
+                if (ctx.Policy.Approvals.ManagerRequestCountsAsManagerApproval && allStandard)
+                {
+                    findings.Verified.Add($"Manager stage: requested by the target's manager {requester.Describe()}; policy counts that as the manager's approval for standard entitlements.");
+                    continue;
+                }
+            }
+
+            if (requirement.Stage == ApprovalStage.Owner && string.IsNullOrWhiteSpace(requirement.Entry?.Owner))
+            {
+                findings.Soft(Rules.OwnerUnknown, $"{requirement.Entry?.DisplayName} has no owner in the policy, so its owner approval cannot be verified.");
+                continue;
+            }
+
+            if (requirement.Stage == ApprovalStage.Manager && target?.Manager is null)
+            {
+                findings.Soft(Rules.ApprovalMissing, $"The directory lists no manager for {target?.Describe() ?? "the target"}, so the manager approval cannot be verified.");
+                continue;
+            }
+
+            var best = Flaw.WrongPerson;
+            ApprovalRecord? bestRecord = null;
+            var satisfied = false;
+            foreach (var approval in Approved(ctx))
+            {
+                var (flaw, approver, actor, isDelegate) = Assess(ctx, approval, requirement);
+                if (flaw == Flaw.None)
+                {
+                    var delegateNote = isDelegate ? $" as delegate of {approver?.Describe()}" : "";
+                    findings.Verified.Add($"{Capitalise(requirement.Describe())}: approved by {actor?.Describe()}{delegateNote} at {Stamp(approval.DecidedAt)}, after the last change of the request.");
+                    satisfied = true;
+                    break;
+                }
+
+                if (flaw < best)
+                {
+                    best = flaw;
+                    bestRecord = approval;
+                }
+            }
+
+            if (satisfied)
+            {
+                continue;
+            }
+
+            var who = bestRecord?.ActedBy?.Describe() ?? bestRecord?.Approver.Describe();
+            var stage = requirement.Describe();
+            switch (bestRecord is null ? Flaw.WrongPerson : best)
+            {
+                case Flaw.Stale:
+                    findings.Soft(Rules.ApprovalStale, $"The approval by {who} for {stage} was given at {Stamp(bestRecord!.DecidedAt)}, before the request last changed at {Stamp(ctx.Ticket.LastMaterialChange)}; it no longer covers the request.");
+                    break;
+                case Flaw.ManagerOwnRequest:
+                    findings.Soft(Rules.ApprovalManagerOwnRequest, $"{who} both requested this for a direct report and approved it: the manager stage was not independently approved.");
+                    break;
+                case Flaw.Self:
+                    findings.Soft(Rules.ApprovalSelf, $"{who} approved a request they opened or that is for themselves; self-approval is not an approval ({stage}).");
+                    break;
+                case Flaw.DelegateNotAllowed:
+                    findings.Soft(Rules.ApprovalDelegateNotAllowed, $"{who} approved on behalf of {bestRecord!.Approver.Describe()}; policy does not accept delegated approvals ({stage}).");
+                    break;
+                case Flaw.Unmapped:
+                    findings.Soft(Rules.ApprovalUnverifiedApprover, $"The approver {who} could not be matched to exactly one directory user, so the approval for {stage} cannot be verified.");
+                    break;
+                default:
+                    findings.Soft(Rules.ApprovalMissing, bestRecord is null
+                        ? $"No approval from {stage} is on the ticket."
+                        : $"The approval by {who} does not come from {stage}.");
+                    break;
+            }
+        }
+    }
+
+    private static IEnumerable<ApprovalRecord> Approved(DecisionContext ctx) =>
+        ctx.Ticket.Approvals.Where(a => a.State == ApprovalState.Approved).OrderByDescending(a => a.DecidedAt);
+
+    private static (Flaw Flaw, DirectoryUser? Approver, DirectoryUser? Actor, bool IsDelegate) Assess(
+        DecisionContext ctx, ApprovalRecord approval, StageRequirement requirement)
+    {
+        var approver = ctx.Match(approval.Approver)?.User;
+        var isDelegate = approval.ActedBy is not null && approval.ActedBy.ItsmId != approval.Approver.ItsmId;
+        var actor = isDelegate ? ctx.Match(approval.ActedBy)?.User : approver;
+        if (approver is null || actor is null)
+        {
+            return (Flaw.Unmapped, approver, actor, isDelegate);
+        }
+
+        // Is this the right person for the stage at all? Only then do the other flaws say something useful.
+        var rightPerson = requirement.Stage switch
+        {
+            ApprovalStage.Manager => ctx.Target?.User?.Manager?.Id == approver.Id,
+            ApprovalStage.Owner => SamePerson(approver, requirement.Entry?.Owner),
+            _ => ctx.Policy.Approvals.SecurityApproverGroupId is { } g && IsMember(ctx, actor, g),
+        };
+        if (!rightPerson)
+        {
+            return (Flaw.WrongPerson, approver, actor, isDelegate);
+        }
+
+        var requester = ctx.Requester?.User;
+        var target = ctx.Target?.User;
+        if (requirement.Stage == ApprovalStage.Manager && requester is not null && requester.Id == approver.Id && target?.Manager?.Id == requester.Id)
+        {
+            return (Flaw.ManagerOwnRequest, approver, actor, isDelegate);
+        }
+
+        if (IsSelf(actor, requester, target) || IsSelf(approver, requester, target))
+        {
+            return (Flaw.Self, approver, actor, isDelegate);
+        }
+
+        if (isDelegate && !ctx.Policy.Approvals.AllowDelegates)
+        {
+            return (Flaw.DelegateNotAllowed, approver, actor, isDelegate);
+        }
+
+        var lastChange = ctx.Ticket.LastMaterialChange;
+        if (lastChange is { } changed && (approval.DecidedAt is not { } at || at < changed))
+        {
+            return (Flaw.Stale, approver, actor, isDelegate);
+        }
+
+        return (Flaw.None, approver, actor, isDelegate);
+    }
+
+    private static bool IsSelf(DirectoryUser person, DirectoryUser? requester, DirectoryUser? target) =>
+        person.Id == requester?.Id || person.Id == target?.Id;
+
+    public static bool SamePerson(DirectoryUser user, string? upnOrMail) =>
+        !string.IsNullOrWhiteSpace(upnOrMail)
+        && (string.Equals(user.UserPrincipalName, upnOrMail, StringComparison.OrdinalIgnoreCase)
+            || string.Equals(user.Mail, upnOrMail, StringComparison.OrdinalIgnoreCase));
+
+    public static bool IsMember(DecisionContext ctx, DirectoryUser user, string groupId) =>
+        ctx.MembershipsOf(user).Any(m => string.Equals(m.Id, groupId, StringComparison.OrdinalIgnoreCase));
+
+    public static string Stamp(DateTimeOffset? at) =>
+        at is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture) : "an unknown time";
+
+    private static string Capitalise(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
+}

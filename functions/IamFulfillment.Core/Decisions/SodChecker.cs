@@ -1,0 +1,44 @@
+using IamFulfillment.Core.Policy;
+
+namespace IamFulfillment.Core.Decisions;
+
+/// <summary>Separation of duties: a requested entitlement must not complete a conflicting set with what the target holds or also asks for.</summary>
+internal static class SodChecker
+{
+    public static void Check(DecisionContext ctx, IReadOnlyList<CatalogEntry> requested, Findings findings)
+    {
+        var held = ctx.MembershipsOf(ctx.Target?.User)
+            .Select(m => ctx.Policy.FindEntitlementByGroup(m.Id))
+            .OfType<CatalogEntry>()
+            .Select(e => e.Id)
+            .ToHashSet(StringComparer.Ordinal);
+        var asked = requested.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        var reported = new HashSet<string>(StringComparer.Ordinal);
+
+        foreach (var rule in ctx.Policy.SeparationOfDuties)
+        {
+            foreach (var id in rule.Entitlements.Where(asked.Contains))
+            {
+                foreach (var other in rule.Entitlements.Where(o => o != id && (held.Contains(o) || asked.Contains(o))))
+                {
+                    var pair = string.CompareOrdinal(id, other) < 0 ? $"{rule.Id}:{id}:{other}" : $"{rule.Id}:{other}:{id}";
+                    if (!reported.Add(pair))
+                    {
+                        continue;
+                    }
+
+                    var name = ctx.Policy.FindEntitlement(id)?.DisplayName ?? id;
+                    var otherName = ctx.Policy.FindEntitlement(other)?.DisplayName ?? other;
+                    var how = held.Contains(other) ? "which the person already holds" : "which is requested in the same ticket";
+                    var reason = rule.Reason is null ? "" : $" ({rule.Reason})";
+                    findings.Soft(Rules.SodConflict, $"Separation of duties '{rule.Id}'{reason}: {name} conflicts with {otherName}, {how}.");
+                }
+            }
+        }
+
+        if (reported.Count == 0 && ctx.Policy.SeparationOfDuties.Count > 0)
+        {
+            findings.Verified.Add("No separation-of-duties conflict with the target's current memberships.");
+        }
+    }
+}

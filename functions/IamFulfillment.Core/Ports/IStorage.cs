@@ -1,0 +1,94 @@
+using IamFulfillment.Core.Audit;
+using IamFulfillment.Core.Model;
+using IamFulfillment.Core.Processing;
+
+namespace IamFulfillment.Core.Ports;
+
+public enum DeliveryStatus
+{
+    /// <summary>First time this delivery is seen.</summary>
+    New,
+
+    /// <summary>Seen before but its work item was never durably queued: queue it now.</summary>
+    NotYetQueued,
+
+    /// <summary>Seen and queued already: acknowledge and drop.</summary>
+    AlreadyQueued,
+}
+
+/// <summary>Remembers webhook deliveries so retries are queued once and duplicates are dropped.</summary>
+public interface IDeliveryLedger
+{
+    Task<DeliveryStatus> RecordAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken);
+
+    Task MarkQueuedAsync(TicketSystemKind system, string deliveryId, CancellationToken cancellationToken);
+}
+
+/// <summary>The durable work queue between intake and processing.</summary>
+public interface IWorkQueue
+{
+    Task EnqueueAsync(WorkItem item, TimeSpan? delay, CancellationToken cancellationToken);
+}
+
+/// <summary>An in-process nudge to the consumer after a durable enqueue, so no polling delay is paid.</summary>
+public interface IWorkSignal
+{
+    void Notify();
+}
+
+/// <summary>Outcome of trying to take the per-ticket lease.</summary>
+public sealed record LeaseAttempt(TicketState? State, DateTimeOffset? BusyUntil)
+{
+    public bool Acquired => State is not null;
+}
+
+/// <summary>
+/// Per-ticket processing state and the ticket's append-only audit trail, stored together so each checkpoint
+/// (state change plus its events) is one atomic write.
+/// </summary>
+public interface ITicketStore
+{
+    Task<LeaseAttempt> TryAcquireAsync(TicketRef ticket, string owner, TimeSpan duration, CancellationToken cancellationToken);
+
+    /// <summary>Saves the state (optimistic concurrency) with new audit events; throws <see cref="LeaseLostException"/> when another worker took over.</summary>
+    Task<TicketState> SaveAsync(TicketState state, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<AuditEvent>> ReadTrailAsync(TicketRef ticket, CancellationToken cancellationToken);
+
+    /// <summary>Audit events in a period across tickets (evidence export, KPIs).</summary>
+    IAsyncEnumerable<AuditEvent> QueryEventsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken);
+}
+
+public sealed class LeaseLostException(TicketRef ticket)
+    : Exception($"The processing lease on {ticket} was lost to another worker.")
+{
+    public TicketRef Ticket { get; } = ticket;
+}
+
+/// <summary>
+/// Counters serialised per key with optimistic concurrency: MFA resets per person, destructive operations per
+/// window (the safety brake). Counted from this service's own records, not from a directory read that may lag.
+/// </summary>
+public interface ICounterStore
+{
+    /// <summary>
+    /// Records one occurrence under <paramref name="key"/> identified by <paramref name="occurrenceId"/> (idempotent)
+    /// unless that would exceed <paramref name="limit"/> occurrences within <paramref name="window"/>; returns the
+    /// count before the call and whether it was recorded.
+    /// </summary>
+    Task<CounterResult> TryRecordAsync(string key, string occurrenceId, int limit, TimeSpan window, DateTimeOffset now, CancellationToken cancellationToken);
+}
+
+public sealed record CounterResult(bool Recorded, int CountInWindow);
+
+/// <summary>Time-bound grants, so they can be removed when they expire; and what a leaver lost, so it can be restored.</summary>
+public interface IGrantRegistry
+{
+    Task RecordAsync(GrantRecord grant, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<GrantRecord>> DueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken);
+
+    Task CompleteAsync(GrantRecord grant, CancellationToken cancellationToken);
+}
+
+public sealed record GrantRecord(TicketRef Ticket, string EntitlementId, string GroupId, string UserId, DateTimeOffset Until);

@@ -1,0 +1,43 @@
+using IamFulfillment.Core.Decisions;
+using IamFulfillment.Core.Model;
+using IamFulfillment.Core.Policy;
+
+namespace IamFulfillment.Core.Ports;
+
+/// <summary>A ticket system (ServiceNow, Jira Service Management) as the core needs it: read a ticket, write the result back.</summary>
+public interface ITicketSystem
+{
+    TicketSystemKind Kind { get; }
+
+    /// <summary>Reads the ticket, its approvals, the people on it and its material change history.</summary>
+    /// <exception cref="TicketNotFoundException">The ticket does not exist (or the integration user cannot see it).</exception>
+    Task<TicketSnapshot> ReadAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Writes comment, note, state and assignment, in as few calls as the system allows.</summary>
+    Task WriteBackAsync(TicketSnapshot ticket, WriteBack writeBack, CancellationToken cancellationToken);
+
+    /// <summary>Whether the ticket already shows a write-back carrying <paramref name="marker"/> (a write whose response was lost).</summary>
+    Task<bool> ShowsMarkerAsync(TicketSnapshot ticket, string marker, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// What to write to a ticket. Texts are plain text; the connector neutralises them for its markup.
+/// <see cref="Marker"/> is appended to each text so a lost response can be detected before writing again.
+/// </summary>
+public sealed record WriteBack
+{
+    public required Outcome Outcome { get; init; }
+    public string? CustomerComment { get; init; }
+    public string? InternalNote { get; init; }
+    public required string Marker { get; init; }
+    public EscalationQueue? Queue { get; init; }
+
+    /// <summary>False for dry-run notes and interim notes: the ticket's state stays as it is.</summary>
+    public bool ChangeState { get; init; } = true;
+}
+
+public sealed class TicketNotFoundException(TicketRef ticket)
+    : Exception($"Ticket {ticket} was not found or is not visible to the integration user.")
+{
+    public TicketRef Ticket { get; } = ticket;
+}
