@@ -151,6 +151,16 @@ internal static class CommonChecks
         return null;
     }
 
+    public static string Describe(Ports.PersonKey key) => CommonChecksText.Describe(key);
+
+    public static string Day(DateTimeOffset at) => at.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    public static string Shorten(string text) => text.Length <= 60 ? text.Trim() : text.Trim()[..60] + "…";
+}
+
+/// <summary>How a person key reads in messages.</summary>
+public static class CommonChecksText
+{
     public static string Describe(Ports.PersonKey key) => key switch
     {
         Ports.PersonKey.EmployeeId => "employee number",
@@ -159,9 +169,6 @@ internal static class CommonChecks
         _ => "email address",
     };
 
-    public static string Day(DateTimeOffset at) => at.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-
-    public static string Shorten(string text) => text.Length <= 60 ? text.Trim() : text.Trim()[..60] + "…";
 }
 
 /// <summary>Makes the validated request once every check that can stop it has passed.</summary>

@@ -165,7 +165,7 @@ internal static class LifecycleDecider
         }
 
         findings.PartialFulfilment = true;
-        return FulfilmentPlan.For(valid, additions, removals);
+        return FulfilmentPlan.For(valid, additions, removals).ContinuingAfterFailures();
     }
 
     public static FulfilmentPlan? Leaver(DecisionContext ctx, Findings findings, out DateTimeOffset? scheduledFor)
@@ -266,7 +266,7 @@ internal static class LifecycleDecider
         }
 
         findings.PartialFulfilment = true;
-        return FulfilmentPlan.For(valid, first, removals).RecordingRemovals();
+        return FulfilmentPlan.For(valid, first, removals).RecordingRemovals().ContinuingAfterFailures();
     }
 
     /// <summary>Directory roles, role-assignable groups or privileged catalog groups make an account an admin.</summary>

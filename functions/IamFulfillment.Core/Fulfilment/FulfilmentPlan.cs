@@ -9,12 +9,13 @@ namespace IamFulfillment.Core.Fulfilment;
 /// </summary>
 public sealed record FulfilmentPlan
 {
-    private FulfilmentPlan(ValidatedAccessRequest request, IReadOnlyList<IReadOnlyList<DirectoryOperation>> stages, IReadOnlyList<TimeBoundGrant> grants, bool recordsRemovals)
+    private FulfilmentPlan(ValidatedAccessRequest request, IReadOnlyList<IReadOnlyList<DirectoryOperation>> stages, IReadOnlyList<TimeBoundGrant> grants, bool recordsRemovals, bool continueAfterFailure = false)
     {
         Request = request;
         Stages = stages;
         Grants = grants;
         RecordsRemovalsForRestore = recordsRemovals;
+        ContinueAfterFailure = continueAfterFailure;
     }
 
     public ValidatedAccessRequest Request { get; }
@@ -26,14 +27,22 @@ public sealed record FulfilmentPlan
     /// <summary>Removals are recorded so a rehire can be restored (leaver).</summary>
     public bool RecordsRemovalsForRestore { get; }
 
+    /// <summary>
+    /// Whether later stages run when an operation of an earlier one was not permitted or failed: a leaver's
+    /// memberships are removed even if the account cannot be disabled; an MFA reset stops if no pass was issued.
+    /// </summary>
+    public bool ContinueAfterFailure { get; }
+
     public IEnumerable<DirectoryOperation> Operations => Stages.SelectMany(s => s);
 
     public static FulfilmentPlan For(ValidatedAccessRequest request, params IReadOnlyList<DirectoryOperation>[] stages) =>
         new(request, stages.Where(s => s.Count > 0).ToList(), [], false);
 
-    public FulfilmentPlan WithGrants(IReadOnlyList<TimeBoundGrant> grants) => new(Request, Stages, grants, RecordsRemovalsForRestore);
+    public FulfilmentPlan WithGrants(IReadOnlyList<TimeBoundGrant> grants) => new(Request, Stages, grants, RecordsRemovalsForRestore, ContinueAfterFailure);
 
-    public FulfilmentPlan RecordingRemovals() => new(Request, Stages, Grants, true);
+    public FulfilmentPlan RecordingRemovals() => new(Request, Stages, Grants, true, ContinueAfterFailure);
+
+    public FulfilmentPlan ContinuingAfterFailures() => new(Request, Stages, Grants, RecordsRemovalsForRestore, true);
 }
 
 public sealed record TimeBoundGrant(string EntitlementId, string GroupId, string UserId, DateTimeOffset Until);

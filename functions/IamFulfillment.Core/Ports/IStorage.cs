@@ -72,11 +72,12 @@ public sealed class LeaseLostException(TicketRef ticket)
 public interface ICounterStore
 {
     /// <summary>
-    /// Records one occurrence under <paramref name="key"/> identified by <paramref name="occurrenceId"/> (idempotent)
-    /// unless that would exceed <paramref name="limit"/> occurrences within <paramref name="window"/>; returns the
-    /// count before the call and whether it was recorded.
+    /// Records an occurrence of <paramref name="weight"/> units under <paramref name="key"/>, identified by
+    /// <paramref name="occurrenceId"/> (recording the same id again changes nothing and reports success), unless
+    /// the units within <paramref name="window"/> would then exceed <paramref name="limit"/>. Returns whether it
+    /// was recorded and the units counted in the window before the call.
     /// </summary>
-    Task<CounterResult> TryRecordAsync(string key, string occurrenceId, int limit, TimeSpan window, DateTimeOffset now, CancellationToken cancellationToken);
+    Task<CounterResult> TryRecordAsync(string key, string occurrenceId, int weight, int limit, TimeSpan window, DateTimeOffset now, CancellationToken cancellationToken);
 }
 
 public sealed record CounterResult(bool Recorded, int CountInWindow);
@@ -92,3 +93,22 @@ public interface IGrantRegistry
 }
 
 public sealed record GrantRecord(TicketRef Ticket, string EntitlementId, string GroupId, string UserId, DateTimeOffset Until);
+
+/// <summary>
+/// Per-person records of this service: which groups it granted (a mover's old set, SoD against grants the
+/// directory may not show yet) and a short lock that serialises decisions spanning tickets for one person.
+/// </summary>
+public interface IPersonLedger
+{
+    /// <summary>Takes the person's lock; null while another worker holds it.</summary>
+    Task<PersonLock?> TryLockAsync(string personId, string owner, TimeSpan duration, CancellationToken cancellationToken);
+
+    Task ReleaseAsync(PersonLock personLock, CancellationToken cancellationToken);
+
+    /// <summary>Groups this service granted to the person and has not removed since.</summary>
+    Task<IReadOnlyList<string>> GrantedAsync(string personId, CancellationToken cancellationToken);
+
+    Task RecordAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, CancellationToken cancellationToken);
+}
+
+public sealed record PersonLock(string PersonId, string Owner, string ETag);

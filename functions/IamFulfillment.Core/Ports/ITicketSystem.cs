@@ -14,7 +14,8 @@ public interface ITicketSystem
     Task<TicketSnapshot> ReadAsync(string key, CancellationToken cancellationToken);
 
     /// <summary>Writes comment, note, state and assignment, in as few calls as the system allows.</summary>
-    Task WriteBackAsync(TicketSnapshot ticket, WriteBack writeBack, CancellationToken cancellationToken);
+    /// <returns>What was written, so a later change by a person can be told apart from the service's own.</returns>
+    Task<WriteBackReceipt> WriteBackAsync(TicketSnapshot ticket, WriteBack writeBack, CancellationToken cancellationToken);
 
     /// <summary>Whether the ticket already shows a write-back carrying <paramref name="marker"/> (a write whose response was lost).</summary>
     Task<bool> ShowsMarkerAsync(TicketSnapshot ticket, string marker, CancellationToken cancellationToken);
@@ -35,6 +36,9 @@ public sealed record WriteBack
     /// <summary>False for dry-run notes and interim notes: the ticket's state stays as it is.</summary>
     public bool ChangeState { get; init; } = true;
 }
+
+/// <summary>The ITSM state value the write-back set (null when the state was left as it was).</summary>
+public sealed record WriteBackReceipt(string? StateWritten);
 
 public sealed class TicketNotFoundException(TicketRef ticket)
     : Exception($"Ticket {ticket} was not found or is not visible to the integration user.")

@@ -44,6 +44,9 @@ public sealed record TicketState
     /// <summary>The ITSM state value the service last wrote; a different value later means a person moved the ticket.</summary>
     public string? WrittenState { get; init; }
 
+    /// <summary>Processing attempts of the current round that failed (for the failure escalation note).</summary>
+    public int Failures { get; init; }
+
     public IReadOnlyList<string> StepsDone { get; init; } = [];
     public string? WriteBackMarker { get; init; }
 

@@ -1,0 +1,57 @@
+using IamFulfillment.Core.Audit;
+using IamFulfillment.Core.Model;
+
+namespace IamFulfillment.Core.Processing;
+
+/// <summary>Builds chained audit events from the ticket's current chain head; they are written with the next checkpoint.</summary>
+internal sealed class AuditBuffer(TicketRef ticket, TimeProvider time)
+{
+    private readonly List<AuditEvent> _pending = [];
+    private long _sequence;
+    private string _head = AuditChain.Genesis;
+
+    public void Reset(TicketState state)
+    {
+        _pending.Clear();
+        _sequence = state.AuditSequence;
+        _head = state.AuditHead;
+    }
+
+    public string? Round { get; set; }
+
+    public void Add(string kind, params (string Key, string? Value)[] data)
+    {
+        var dictionary = new SortedDictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var (key, value) in data)
+        {
+            if (value is not null)
+            {
+                dictionary[key] = value;
+            }
+        }
+
+        var at = time.GetUtcNow();
+        var sequence = ++_sequence;
+        var hash = AuditEvent.ComputeHash(ticket, sequence, at, kind, Round, dictionary, _head);
+        _pending.Add(new AuditEvent
+        {
+            Ticket = ticket,
+            Sequence = sequence,
+            At = at,
+            Kind = kind,
+            Round = Round,
+            Data = dictionary,
+            PreviousHash = _head,
+            Hash = hash,
+        });
+        _head = hash;
+    }
+
+    /// <summary>The state with the new chain head, and the events to store with it.</summary>
+    public (TicketState State, IReadOnlyList<AuditEvent> Events) Drain(TicketState state)
+    {
+        var events = _pending.ToList();
+        _pending.Clear();
+        return (state with { AuditSequence = _sequence, AuditHead = _head }, events);
+    }
+}

@@ -1,0 +1,603 @@
+using System.Globalization;
+using IamFulfillment.Core.Audit;
+using IamFulfillment.Core.Decisions;
+using IamFulfillment.Core.Fulfilment;
+using IamFulfillment.Core.Model;
+using IamFulfillment.Core.Policy;
+using IamFulfillment.Core.Ports;
+using IamFulfillment.Core.Requests;
+using Microsoft.Extensions.Logging;
+
+namespace IamFulfillment.Core.Processing;
+
+public enum ProcessStatus
+{
+    /// <summary>A round finished: the outcome is on the ticket.</summary>
+    Completed,
+
+    /// <summary>Nothing to do: a duplicate, a closed ticket, a ticket that does not exist.</summary>
+    Skipped,
+
+    /// <summary>The ITSM's approval flow is still running (or a joiner's account is not there yet).</summary>
+    Waiting,
+
+    /// <summary>Another worker holds the ticket (or the person); re-queued shortly.</summary>
+    Deferred,
+
+    /// <summary>Decided, due later (future-dated leaver or start date).</summary>
+    Scheduled,
+}
+
+public sealed record ProcessResult(ProcessStatus Status, string Detail, Outcome? Outcome = null, string? Rule = null);
+
+/// <summary>
+/// Processes one ticket: takes the ticket's lease, reads the ticket authoritatively, works out which round of
+/// inputs this is, decides, acts in the directory (skipping steps already done), writes back once (checking the
+/// ticket first when an earlier write-back's response was lost) and records each step in the audit trail.
+/// Every host calls exactly this.
+/// </summary>
+public sealed class TicketProcessor
+{
+    private readonly ITicketSystems _systems;
+    private readonly IDirectory _directory;
+    private readonly ITicketStore _store;
+    private readonly IWorkQueue _queue;
+    private readonly ICounterStore _counters;
+    private readonly IGrantRegistry _grants;
+    private readonly IPersonLedger _persons;
+    private readonly IPolicyProvider _policies;
+    private readonly ContextBuilder _contextBuilder;
+    private readonly ProcessingOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<TicketProcessor> _logger;
+
+    public TicketProcessor(
+        ITicketSystems systems,
+        IDirectory directory,
+        ITicketStore store,
+        IWorkQueue queue,
+        ICounterStore counters,
+        IGrantRegistry grants,
+        IPersonLedger persons,
+        IPolicyProvider policies,
+        ContextBuilder contextBuilder,
+        ProcessingOptions options,
+        TimeProvider time,
+        ILogger<TicketProcessor> logger)
+    {
+        _systems = systems;
+        _directory = directory;
+        _store = store;
+        _queue = queue;
+        _counters = counters;
+        _grants = grants;
+        _persons = persons;
+        _policies = policies;
+        _contextBuilder = contextBuilder;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Longest visibility delay a storage queue accepts is 7 days; longer waits hop.</summary>
+    private static readonly TimeSpan MaxQueueDelay = TimeSpan.FromDays(6.9);
+
+    public async Task<ProcessResult> ProcessAsync(WorkItem item, CancellationToken cancellationToken)
+    {
+        var lease = await _store.TryAcquireAsync(item.Ticket, _options.InstanceId, _options.LeaseDuration, cancellationToken);
+        if (!lease.Acquired)
+        {
+            return await DeferAsync(item, "the ticket is being processed by another worker", cancellationToken);
+        }
+
+        var run = new Run(this, item, lease.State!, cancellationToken);
+        try
+        {
+            return await run.ExecuteAsync();
+        }
+        catch (Exception ex) when (ex is not LeaseLostException)
+        {
+            await run.ReleaseAfterFailureAsync(ex);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The last attempt failed too: escalate the ticket with the failure explained instead of letting the work
+    /// item vanish into a poison _queue.
+    /// </summary>
+    public async Task EscalateFailureAsync(WorkItem item, Exception failure, int attempts, CancellationToken cancellationToken)
+    {
+        var lease = await _store.TryAcquireAsync(item.Ticket, _options.InstanceId, _options.LeaseDuration, cancellationToken);
+        var state = lease.State ?? throw new InvalidOperationException($"Ticket {item.Ticket} is held by another worker; the failure escalation is retried.");
+        var system = _systems.For(item.System);
+        var snapshot = await system.ReadAsync(item.TicketKey, cancellationToken);
+        var buffer = new AuditBuffer(item.Ticket, _time);
+        buffer.Reset(state);
+        buffer.Round = state.Round;
+        var policy = _policies.Current;
+        var what = Describe(failure);
+        var done = state.StepsDone.Count == 0 ? "nothing" : string.Join(", ", state.StepsDone);
+        var note = $"ESCALATION — needs a person (queue: {QueueKinds.OnCall})\n" +
+                   $"Why (rule {Rules.ProcessingFailure}): the service could not complete this request after {attempts} attempt(s).\n" +
+                   $"Last failure: {what}\n" +
+                   $"Directory steps already done (recorded): {done}.\n" +
+                   $"Nothing else was changed. Check the failing system, then update the ticket (or reassign it) to let the service try again, or complete it by hand.\n" +
+                   $"Ticket: {snapshot.Number}{(snapshot.Url is null ? "" : " " + snapshot.Url)}\nPolicy {policy.Version}, round {state.Round ?? "(none)"}.";
+        var marker = Marker(state.Round ?? Fingerprint.RoundId(snapshot, state.Reopened), "failure");
+        var writeBack = new WriteBack
+        {
+            Outcome = Outcome.Escalated,
+            CustomerComment = $"Request {snapshot.Number} could not be completed automatically because a system it depends on is failing. A person in the IAM team will finish it; you do not need to do anything now.",
+            InternalNote = note,
+            Marker = marker,
+            Queue = policy.QueueFor(QueueKinds.OnCall),
+        };
+        buffer.Add(AuditKinds.Failure, ("failure", what), ("attempts", attempts.ToString(CultureInfo.InvariantCulture)));
+        state = await SaveAsync(buffer, state with { Phase = RoundPhase.WritingBack, WriteBackMarker = marker }, cancellationToken);
+        var receipt = await system.WriteBackAsync(snapshot, writeBack, cancellationToken);
+        buffer.Add(AuditKinds.WriteBack, ("outcome", nameof(Outcome.Escalated)), ("rule", Rules.ProcessingFailure), ("state", receipt.StateWritten), ("marker", marker));
+        buffer.Add(AuditKinds.RoundCompleted, ("outcome", nameof(Outcome.Escalated)), ("rule", Rules.ProcessingFailure));
+        await SaveAsync(buffer, state with
+        {
+            Phase = RoundPhase.Completed,
+            Outcome = Outcome.Escalated,
+            Rule = Rules.ProcessingFailure,
+            WrittenState = receipt.StateWritten,
+            LeaseOwner = null,
+            LeaseUntil = null,
+        }, cancellationToken);
+        ProcessingLog.EscalatedAfterFailures(_logger, item.Ticket, attempts, what);
+    }
+
+    /// <summary>A failure in words for notes and logs: system, status, request id — never a response body.</summary>
+    public static string Describe(Exception failure) => failure switch
+    {
+        ConnectorException c => c.Message,
+        TimeoutException t => t.Message,
+        _ => $"{failure.GetType().Name}: {failure.Message}",
+    };
+
+    private async Task<ProcessResult> DeferAsync(WorkItem item, string why, CancellationToken cancellationToken)
+    {
+#pragma warning disable CA5394 // jitter spreads the retries of concurrent duplicates; not security
+        var delay = TimeSpan.FromMilliseconds(500 + Random.Shared.Next(0, 1500));
+#pragma warning restore CA5394
+        await _queue.EnqueueAsync(item with { Reason = "deferred" }, delay, cancellationToken);
+        ProcessingLog.LeaseBusy(_logger, item.Ticket, delay.TotalMilliseconds);
+        return new ProcessResult(ProcessStatus.Deferred, why);
+    }
+
+    private async Task<TicketState> SaveAsync(AuditBuffer buffer, TicketState state, CancellationToken cancellationToken)
+    {
+        var (withHead, events) = buffer.Drain(state);
+        return await _store.SaveAsync(withHead, events, cancellationToken);
+    }
+
+    private static string Marker(string round, string kind) => $"[iamf:{round}:{kind}]";
+
+    /// <summary>One processing run of one ticket under its lease.</summary>
+    private sealed class Run(TicketProcessor p, WorkItem item, TicketState leased, CancellationToken ct)
+    {
+        private readonly AuditBuffer _buffer = new(item.Ticket, p._time);
+        private TicketState _state = leased;
+
+        public async Task<ProcessResult> ExecuteAsync()
+        {
+            _buffer.Reset(_state);
+            var system = p._systems.For(item.System);
+            TicketSnapshot snapshot;
+            try
+            {
+                snapshot = await system.ReadAsync(item.TicketKey, ct);
+            }
+            catch (TicketNotFoundException)
+            {
+                ProcessingLog.NotFound(p._logger, item.Ticket, item.System);
+                _buffer.Add(AuditKinds.Skipped, ("reason", "ticket not found"), ("delivery", item.DeliveryId));
+                await SaveReleasedAsync();
+                return new ProcessResult(ProcessStatus.Skipped, "ticket not found");
+            }
+
+            // A write-back was sent but its answer never came: look before writing again.
+            if (_state.Phase == RoundPhase.WritingBack && _state.WriteBackMarker is { } marker && await system.ShowsMarkerAsync(snapshot, marker, ct))
+            {
+                _buffer.Round = _state.Round;
+                _buffer.Add(AuditKinds.WriteBackRecovered, ("marker", marker), ("state", snapshot.RawState));
+                _buffer.Add(AuditKinds.RoundCompleted, ("outcome", _state.Outcome?.ToString()), ("rule", _state.Rule));
+                ProcessingLog.WriteBackRecovered(p._logger, item.Ticket, _state.Round ?? "");
+                _state = _state with { Phase = RoundPhase.Completed, WrittenState = snapshot.RawState };
+                await SaveReleasedAsync();
+                return new ProcessResult(ProcessStatus.Completed, "write-back had already reached the ticket", _state.Outcome, _state.Rule);
+            }
+
+            if (snapshot.Status == TicketStatus.Closed)
+            {
+                return await SkipAsync($"the ticket is closed (state {snapshot.RawState})");
+            }
+
+            var reopened = _state.Phase == RoundPhase.Completed && _state.Outcome is Outcome.Fulfilled or Outcome.Rejected;
+            var moved = _state.Phase == RoundPhase.Completed && !reopened && _state.WrittenState is { } written
+                        && !string.Equals(written, snapshot.RawState, StringComparison.Ordinal);
+            var reopenCount = _state.Reopened + (reopened || moved ? 1 : 0);
+            var round = Fingerprint.RoundId(snapshot, reopenCount);
+            var now = p._time.GetUtcNow();
+            if (round == _state.Round)
+            {
+                if (_state.Phase == RoundPhase.Completed)
+                {
+                    return await SkipAsync("nothing changed since the last decision (duplicate delivery)");
+                }
+
+                if (_state.Phase == RoundPhase.Scheduled && _state.ScheduledFor > now)
+                {
+                    return await SkipAsync($"already scheduled for {_state.ScheduledFor:O}");
+                }
+            }
+            else
+            {
+                _state = _state with
+                {
+                    Round = round,
+                    Phase = RoundPhase.Idle,
+                    Outcome = null,
+                    Rule = null,
+                    StepsDone = [],
+                    WriteBackMarker = null,
+                    ScheduledFor = null,
+                    Failures = 0,
+                    Reopened = reopenCount,
+                    RoundStartedAt = item.ReceivedAt ?? now,
+                    Number = snapshot.Number,
+                };
+            }
+
+            _buffer.Round = round;
+            _buffer.Add(AuditKinds.ProcessingStarted, ("delivery", item.DeliveryId), ("reason", item.Reason),
+                ("attempt", item.Attempt.ToString(CultureInfo.InvariantCulture)), ("reopened", reopened || moved ? "true" : null));
+            _buffer.Add(AuditKinds.TicketRead, ("number", snapshot.Number), ("state", snapshot.RawState), ("status", snapshot.Status.ToString()),
+                ("approvals", string.Join("; ", snapshot.Approvals.Select(a => $"{a.Approver.ItsmId}={a.State}@{a.DecidedAt:O}{(a.Scope == ApprovalScope.ParentRequest ? "[parent]" : "")}"))),
+                ("lastMaterialChange", snapshot.LastMaterialChange?.ToString("O", CultureInfo.InvariantCulture)));
+
+            var policy = p._policies.Current;
+            if (p._options.DryRun && !policy.DryRun)
+            {
+                policy = policy with { DryRun = true };
+            }
+
+            var request = RequestReader.Read(snapshot, policy.Leaver.DefaultTimeZone);
+            var waited = _state.RoundStartedAt is { } started ? now - started : (TimeSpan?)null;
+            var ctx = await p._contextBuilder.BuildAsync(snapshot, request, policy, now, waited, ct);
+
+            PersonLock? personLock = null;
+            if (NeedsPersonLock(request, policy) && ctx.Target?.User is { } person)
+            {
+                personLock = await p._persons.TryLockAsync(person.Id, p._options.InstanceId, p._options.LeaseDuration, ct);
+                if (personLock is null)
+                {
+                    await SaveReleasedAsync();
+                    return await p.DeferAsync(item, "another ticket for the same person is being decided", ct);
+                }
+
+                ctx = WithOwnGrants(ctx, person.Id, await p._persons.GrantedAsync(person.Id, ct));
+            }
+
+            try
+            {
+                return await DecideAndActAsync(system, snapshot, ctx, policy, round, now);
+            }
+            finally
+            {
+                if (personLock is not null)
+                {
+                    await p._persons.ReleaseAsync(personLock, CancellationToken.None);
+                }
+            }
+        }
+
+        private async Task<ProcessResult> DecideAndActAsync(ITicketSystem system, TicketSnapshot snapshot, DecisionContext ctx, PolicyDocument policy, string round, DateTimeOffset now)
+        {
+            var verdict = DecisionEngine.Decide(ctx);
+            if (verdict.WaitingFor is { } waiting)
+            {
+                _buffer.Add(AuditKinds.Waiting, ("reason", waiting), ("policy", policy.Version));
+                if (verdict.RetryIn is { } retry)
+                {
+                    await p._queue.EnqueueAsync(item with { Reason = "waiting", DeliveryId = null }, retry, ct);
+                }
+
+                _state = _state with { Phase = RoundPhase.Idle };
+                await SaveReleasedAsync();
+                ProcessingLog.Waiting(p._logger, item.Ticket, waiting);
+                return new ProcessResult(ProcessStatus.Waiting, waiting);
+            }
+
+            var decision = verdict.Decision!;
+            RecordDecision(decision);
+
+            if (decision.ScheduledFor is { } due && due > now)
+            {
+                return await ScheduleAsync(system, snapshot, ctx, decision, round, due, now);
+            }
+
+            decision = await ApplyGatesAsync(ctx, decision, round, now);
+            var executed = new List<ExecutedStep>();
+            if (decision.Plan is { } plan && !decision.DryRun)
+            {
+                decision = await ExecuteAsync(plan, decision, executed);
+            }
+
+            var (customer, note) = WriteBackComposer.Compose(ctx, decision, executed, round);
+            var marker = Marker(round, decision.DryRun ? "dryrun" : decision.Outcome.ToString().ToLowerInvariant());
+            var writeBack = new WriteBack
+            {
+                Outcome = decision.Outcome,
+                CustomerComment = customer,
+                InternalNote = note,
+                Marker = marker,
+                Queue = decision.Outcome == Outcome.Escalated && !decision.DryRun ? policy.QueueFor(decision.QueueKind ?? QueueKinds.Iam) : null,
+                ChangeState = !decision.DryRun,
+            };
+
+            _state = _state with
+            {
+                Phase = RoundPhase.WritingBack,
+                Outcome = decision.Outcome,
+                Rule = decision.Rule,
+                WriteBackMarker = marker,
+                StepsDone = _state.StepsDone.Union(executed.Where(s => s.Result.Succeeded).Select(s => s.Operation.StepId)).ToList(),
+            };
+            _state = await p.SaveAsync(_buffer, _state, ct);
+
+            var bookkeeping = RecordGrantsAsync(ctx, decision, executed);
+            var receipt = await system.WriteBackAsync(snapshot, writeBack, ct);
+            await bookkeeping;
+            _buffer.Add(AuditKinds.WriteBack, ("outcome", decision.Outcome.ToString()), ("dryRun", decision.DryRun ? "true" : null),
+                ("state", receipt.StateWritten), ("queue", writeBack.Queue?.Id), ("marker", marker));
+            var started = _state.RoundStartedAt ?? now;
+            _buffer.Add(AuditKinds.RoundCompleted, ("outcome", decision.Outcome.ToString()), ("rule", decision.Rule),
+                ("type", ctx.Request.Type?.ToString()), ("elapsedMs", ((long)(p._time.GetUtcNow() - started).TotalMilliseconds).ToString(CultureInfo.InvariantCulture)));
+            _state = _state with { Phase = RoundPhase.Completed, WrittenState = receipt.StateWritten ?? _state.WrittenState };
+            await SaveReleasedAsync();
+            ProcessingLog.Decided(p._logger, item.Ticket, round, decision.Outcome, decision.Rule);
+            return new ProcessResult(ProcessStatus.Completed, decision.Summary, decision.Outcome, decision.Rule);
+        }
+
+        private void RecordDecision(Decision decision)
+        {
+            _buffer.Add(AuditKinds.Checks,
+                ("verified", string.Join("\n", decision.Verified)),
+                ("notVerified", decision.NotVerified.Count == 0 ? null : string.Join("\n", decision.NotVerified)));
+            _buffer.Add(AuditKinds.Decision,
+                ("outcome", decision.Outcome.ToString()),
+                ("rule", decision.Rule),
+                ("summary", decision.Summary),
+                ("problems", decision.Problems.Count == 0 ? null : string.Join("\n", decision.Problems)),
+                ("reasons", decision.Reasons.Count == 0 ? null : string.Join("\n", decision.Reasons.Select(r => r.ToString()))),
+                ("queue", decision.QueueKind),
+                ("plan", decision.Plan is null ? null : string.Join("\n", decision.Plan.Operations.Select(o => o.StepId))),
+                ("dryRun", decision.DryRun ? "true" : null),
+                ("decidedBy", decision.DecidedBy),
+                ("scheduledFor", decision.ScheduledFor?.ToString("O", CultureInfo.InvariantCulture)),
+                ("policy", decision.PolicyVersion));
+        }
+
+        private async Task<ProcessResult> ScheduleAsync(ITicketSystem system, TicketSnapshot snapshot, DecisionContext ctx, Decision decision, string round, DateTimeOffset due, DateTimeOffset now)
+        {
+            var delay = due - now;
+            await p._queue.EnqueueAsync(item with { Reason = "scheduled", DeliveryId = null, Attempt = 0 }, delay > MaxQueueDelay ? MaxQueueDelay : delay, ct);
+            if (_state.Phase != RoundPhase.Scheduled)
+            {
+                var (customer, note) = WriteBackComposer.Compose(ctx, decision, [], round);
+                var marker = Marker(round, "scheduled");
+                _state = _state with { Phase = RoundPhase.Scheduled, ScheduledFor = due, WriteBackMarker = marker };
+                _state = await p.SaveAsync(_buffer, _state, ct);
+                await system.WriteBackAsync(snapshot, new WriteBack { Outcome = decision.Outcome, CustomerComment = customer, InternalNote = note, Marker = marker, ChangeState = false }, ct);
+                _buffer.Add(AuditKinds.Scheduled, ("for", due.ToString("O", CultureInfo.InvariantCulture)), ("marker", marker));
+            }
+
+            _state = _state with { Phase = RoundPhase.Scheduled, ScheduledFor = due };
+            await SaveReleasedAsync();
+            ProcessingLog.Scheduled(p._logger, item.Ticket, due);
+            return new ProcessResult(ProcessStatus.Scheduled, $"scheduled for {due:O}", decision.Outcome, decision.Rule);
+        }
+
+        /// <summary>
+        /// Counts kept from the service's own records, serialised per key: repeated MFA resets of one person
+        /// (suspected compromise) and the safety brake on destructive operations.
+        /// </summary>
+        private async Task<Decision> ApplyGatesAsync(DecisionContext ctx, Decision decision, string round, DateTimeOffset now)
+        {
+            if (decision.Plan is not { } plan || decision.DryRun)
+            {
+                return decision;
+            }
+
+            var policy = ctx.Policy;
+            var occurrence = $"{item.Ticket.StorageKey}:{round}";
+            var tap = plan.Operations.OfType<IssueTemporaryAccessPass>().FirstOrDefault();
+            if (tap is not null)
+            {
+                var mfa = policy.MfaRecovery;
+                var counted = await p._counters.TryRecordAsync($"mfa-resets:{tap.UserId}", occurrence, 1, mfa.MaxResets, TimeSpan.FromDays(mfa.WindowDays), now, ct);
+                if (!counted.Recorded)
+                {
+                    return Escalate(decision, Rules.MfaRepeated, QueueKinds.Soc,
+                        $"{counted.CountInWindow} MFA resets for this person in the last {mfa.WindowDays} days (limit {mfa.MaxResets}): suspected account compromise. Nothing was changed.");
+                }
+            }
+
+            var brake = policy.SafetyBrake;
+            var window = TimeSpan.FromMinutes(brake.WindowMinutes);
+            foreach (var (kind, limit) in new[] { (DestructiveKind.Disable, brake.MaxDisables), (DestructiveKind.Removal, brake.MaxRemovals), (DestructiveKind.MfaReset, brake.MaxMfaResets) })
+            {
+                var weight = plan.Operations.Count(o => o.Destructive == kind && !_state.StepsDone.Contains(o.StepId));
+                if (weight == 0)
+                {
+                    continue;
+                }
+
+                var counted = await p._counters.TryRecordAsync($"brake:{kind}", $"{occurrence}:{kind}", weight, limit, window, now, ct);
+                if (!counted.Recorded)
+                {
+                    ProcessingLog.BrakeEngaged(p._logger, kind.ToString(), item.Ticket, counted.CountInWindow, limit);
+                    _buffer.Add(AuditKinds.BrakeEngaged, ("kind", kind.ToString()), ("count", counted.CountInWindow.ToString(CultureInfo.InvariantCulture)),
+                        ("limit", limit.ToString(CultureInfo.InvariantCulture)), ("windowMinutes", brake.WindowMinutes.ToString(CultureInfo.InvariantCulture)));
+                    return Escalate(decision, Rules.SafetyBrake, QueueKinds.OnCall,
+                        $"Safety brake: {counted.CountInWindow} {kind.ToString().ToLowerInvariant()} operation(s) in the last {brake.WindowMinutes} minutes; this ticket needs {weight} more and the cap is {limit}. That kind of work is paused until a person looks. Nothing was changed.");
+                }
+            }
+
+            return decision;
+        }
+
+        private Decision Escalate(Decision decision, string rule, string queueKind, string why)
+        {
+            _buffer.Add(AuditKinds.Decision, ("outcome", nameof(Outcome.Escalated)), ("rule", rule), ("summary", why), ("queue", queueKind), ("policy", decision.PolicyVersion));
+            return decision with
+            {
+                Outcome = Outcome.Escalated,
+                Rule = rule,
+                Summary = why,
+                QueueKind = queueKind,
+                Plan = null,
+                Reasons = [new Finding(rule, why), .. decision.Reasons],
+            };
+        }
+
+        private async Task<Decision> ExecuteAsync(FulfilmentPlan plan, Decision decision, List<ExecutedStep> executed)
+        {
+            var executor = new PlanExecutor(p._directory, p._time);
+            var done = _state.StepsDone.ToHashSet(StringComparer.Ordinal);
+            var stopped = false;
+            for (var i = 0; i < plan.Stages.Count && !stopped; i++)
+            {
+                var before = executed.Count;
+                try
+                {
+                    await executor.RunStageAsync(plan.Stages[i], done, executed, ct);
+                }
+                finally
+                {
+                    RecordSteps(executed.Skip(before));
+                }
+
+                foreach (var step in executed.Skip(before).Where(s => s.Result.Succeeded))
+                {
+                    done.Add(step.Operation.StepId);
+                }
+
+                stopped = executed.Skip(before).Any(s => !s.Result.Succeeded) && !plan.ContinueAfterFailure;
+                if (i < plan.Stages.Count - 1)
+                {
+                    // Later stages depend on this one having happened: record it before going on.
+                    _state = _state with { Phase = RoundPhase.Acting, Outcome = decision.Outcome, Rule = decision.Rule, StepsDone = done.ToList() };
+                    _state = await p.SaveAsync(_buffer, _state, ct);
+                }
+            }
+
+            var failed = executed.Where(s => !s.Result.Succeeded).ToList();
+            if (failed.Count == 0)
+            {
+                return decision;
+            }
+
+            var rule = failed.All(f => f.Result.Status == ChangeStatus.NotPermitted) ? Rules.LeaverNotPermitted : Rules.ProcessingFailure;
+            var why = string.Join("; ", failed.Select(f => $"{f.Operation.Describe()}: {f.Result.Status} {f.Result.Detail}".Trim()));
+            var reasons = decision.Reasons.Append(new Finding(rule, $"Not done: {why}.")).ToList();
+            return decision with
+            {
+                Outcome = Outcome.Escalated,
+                Rule = decision.Outcome == Outcome.Escalated ? decision.Rule : rule,
+                Summary = decision.Outcome == Outcome.Escalated ? decision.Summary : $"Some directory changes could not be made: {why}.",
+                QueueKind = decision.QueueKind ?? QueueKinds.Privileged,
+                Reasons = reasons,
+            };
+        }
+
+        private void RecordSteps(IEnumerable<ExecutedStep> steps)
+        {
+            foreach (var step in steps)
+            {
+                _buffer.Add(step.Result.Succeeded ? AuditKinds.ChangeApplied : AuditKinds.ChangeFailed,
+                    ("step", step.Operation.StepId),
+                    ("operation", step.Operation.GetType().Name),
+                    ("status", step.Result.Status.ToString()),
+                    ("requestId", step.Result.RequestId),
+                    ("detail", step.Result.Detail),
+                    ("at", step.At.ToString("O", CultureInfo.InvariantCulture)));
+            }
+        }
+
+        /// <summary>Time-bound grants (for expiry) and what this service granted or removed per person (for movers and SoD).</summary>
+        private async Task RecordGrantsAsync(DecisionContext ctx, Decision decision, IReadOnlyList<ExecutedStep> executed)
+        {
+            if (decision.Plan is not { } plan || decision.DryRun)
+            {
+                return;
+            }
+
+            var added = executed.Where(s => s.Result.Succeeded).Select(s => s.Operation).OfType<AddMember>().ToList();
+            var removed = executed.Where(s => s.Result.Succeeded).Select(s => s.Operation).OfType<RemoveMember>().ToList();
+            var work = new List<Task>();
+            foreach (var grant in plan.Grants.Where(g => added.Any(a => a.GroupId == g.GroupId)))
+            {
+                work.Add(p._grants.RecordAsync(new GrantRecord(item.Ticket, grant.EntitlementId, grant.GroupId, grant.UserId, grant.Until), ct));
+            }
+
+            if ((added.Count > 0 || removed.Count > 0) && ctx.Target?.User is { } target)
+            {
+                work.Add(p._persons.RecordAsync(target.Id, added.Select(a => a.GroupId).ToList(), removed.Select(r => r.GroupId).ToList(), ct));
+            }
+
+            await Task.WhenAll(work);
+        }
+
+        private async Task<ProcessResult> SkipAsync(string why)
+        {
+            _buffer.Round = _state.Round;
+            _buffer.Add(AuditKinds.Skipped, ("reason", why), ("delivery", item.DeliveryId));
+            await SaveReleasedAsync();
+            ProcessingLog.Skipped(p._logger, item.Ticket, why);
+            return new ProcessResult(ProcessStatus.Skipped, why);
+        }
+
+        private async Task SaveReleasedAsync() =>
+            _state = await p.SaveAsync(_buffer, _state with { LeaseOwner = null, LeaseUntil = null }, ct);
+
+        /// <summary>Records the failure and lets go of the ticket so the retry does not wait for the lease to expire.</summary>
+        public async Task ReleaseAfterFailureAsync(Exception failure)
+        {
+            try
+            {
+                _buffer.Add(AuditKinds.Failure, ("failure", Describe(failure)), ("attempt", item.Attempt.ToString(CultureInfo.InvariantCulture)));
+                _state = _state with { Failures = _state.Failures + 1 };
+                _state = await p.SaveAsync(_buffer, _state with { LeaseOwner = null, LeaseUntil = null }, CancellationToken.None);
+            }
+            catch (Exception)
+            {
+                // Storage may be what failed; the lease then simply expires.
+            }
+        }
+
+        private static bool NeedsPersonLock(AccessRequest request, PolicyDocument policy) =>
+            request.Type == RequestType.AccessGrant
+            && request.EntitlementIds.Any(id => policy.SeparationOfDuties.Any(rule => rule.Entitlements.Contains(id, StringComparer.Ordinal)));
+
+        /// <summary>Adds what this service granted (the directory may not show it yet) to the target's memberships.</summary>
+        private static DecisionContext WithOwnGrants(DecisionContext ctx, string userId, IReadOnlyList<string> granted)
+        {
+            if (granted.Count == 0)
+            {
+                return ctx;
+            }
+
+            var current = ctx.Memberships.GetValueOrDefault(userId) ?? [];
+            var merged = current.Concat(granted.Where(g => current.All(m => !string.Equals(m.Id, g, StringComparison.OrdinalIgnoreCase)))
+                .Select(g => new Membership(g, "granted by this service"))).ToList();
+            var memberships = ctx.Memberships.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.OrdinalIgnoreCase);
+            memberships[userId] = merged;
+            return ctx with { Memberships = memberships };
+        }
+    }
+}
