@@ -50,6 +50,7 @@ public static class AuditKinds
     public const string Waiting = "processing.waiting";
     public const string Deferred = "processing.deferred";
     public const string TicketRead = "ticket.read";
+    public const string Request = "request";
     public const string Checks = "checks";
     public const string Decision = "decision";
     public const string ChangeApplied = "directory.change";

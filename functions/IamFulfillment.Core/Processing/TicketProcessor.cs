@@ -313,7 +313,7 @@ public sealed class TicketProcessor
             }
 
             var decision = verdict.Decision!;
-            RecordDecision(decision);
+            RecordDecision(ctx, decision);
 
             if (decision.ScheduledFor is { } due && due > now)
             {
@@ -363,8 +363,18 @@ public sealed class TicketProcessor
             return new ProcessResult(ProcessStatus.Completed, decision.Summary, decision.Outcome, decision.Rule);
         }
 
-        private void RecordDecision(Decision decision)
+        private void RecordDecision(DecisionContext ctx, Decision decision)
         {
+            _buffer.Add(AuditKinds.Request,
+                ("type", ctx.Request.Type?.ToString() ?? ctx.Request.RawType),
+                ("entitlements", ctx.Request.EntitlementIds.Count == 0 ? null : string.Join(",", ctx.Request.EntitlementIds)),
+                ("targetId", ctx.Target?.User?.Id),
+                ("targetUpn", ctx.Target?.User?.UserPrincipalName),
+                ("requesterId", ctx.Requester?.User?.Id),
+                ("requesterUpn", ctx.Requester?.User?.UserPrincipalName),
+                ("endDate", ctx.Request.EndDate?.ToString("O", CultureInfo.InvariantCulture)),
+                ("approvals", string.Join("\n", ctx.Ticket.Approvals.Select(a =>
+                    $"{ctx.Match(a.Approver)?.User?.UserPrincipalName ?? a.Approver.Email ?? a.Approver.ItsmId}|{a.State}|{a.DecidedAt?.ToString("O", CultureInfo.InvariantCulture)}|{(a.ActedBy is { } by && by.ItsmId != a.Approver.ItsmId ? ctx.Match(by)?.User?.UserPrincipalName ?? by.ItsmId : "")}|{a.Scope}"))));
             _buffer.Add(AuditKinds.Checks,
                 ("verified", string.Join("\n", decision.Verified)),
                 ("notVerified", decision.NotVerified.Count == 0 ? null : string.Join("\n", decision.NotVerified)));

@@ -1,0 +1,92 @@
+using System.Globalization;
+using IamFulfillment.Core.Audit;
+using IamFulfillment.Core.Decisions;
+using IamFulfillment.Core.Fulfilment;
+using IamFulfillment.Core.Ports;
+using Microsoft.Extensions.Logging;
+
+namespace IamFulfillment.Core.Processing;
+
+/// <summary>
+/// Removes time-bound grants when they end, records the removal in the ticket's audit trail and tells the ticket.
+/// Access granted "temporarily" never outlives its end date.
+/// </summary>
+public sealed partial class GrantExpiry(
+    IGrantRegistry registry,
+    IDirectory directory,
+    ITicketStore store,
+    ITicketSystems systems,
+    IPersonLedger persons,
+    ProcessingOptions options,
+    TimeProvider time,
+    ILogger<GrantExpiry> logger)
+{
+    /// <summary>Handles the grants due now; returns how many were removed.</summary>
+    public async Task<int> SweepAsync(int max, CancellationToken cancellationToken)
+    {
+        var due = await registry.DueAsync(time.GetUtcNow(), max, cancellationToken);
+        var removed = 0;
+        foreach (var grant in due)
+        {
+            var lease = await store.TryAcquireAsync(grant.Ticket, options.InstanceId, options.LeaseDuration, cancellationToken);
+            if (!lease.Acquired)
+            {
+                continue; // the ticket is being processed; the next sweep takes it
+            }
+
+            var state = lease.State!;
+            var buffer = new AuditBuffer(grant.Ticket, time);
+            buffer.Reset(state);
+            buffer.Round = state.Round;
+            try
+            {
+                var operation = new RemoveMember(grant.GroupId, grant.UserId, grant.EntitlementId);
+                var result = await directory.ApplyAsync(operation, cancellationToken);
+                buffer.Add(AuditKinds.GrantExpired, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
+                    ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)), ("status", result.Status.ToString()), ("requestId", result.RequestId));
+                if (result.Succeeded)
+                {
+                    await persons.RecordAsync(grant.UserId, [], [grant.GroupId], cancellationToken);
+                    var system = systems.For(grant.Ticket.System);
+                    var snapshot = await system.ReadAsync(grant.Ticket.Key, cancellationToken);
+                    var marker = $"[iamf:expiry:{grant.GroupId}:{grant.Until.ToUnixTimeSeconds()}]";
+                    if (!await system.ShowsMarkerAsync(snapshot, marker, cancellationToken))
+                    {
+                        await system.WriteBackAsync(snapshot, new WriteBack
+                        {
+                            Outcome = Outcome.Fulfilled,
+                            CustomerComment = $"The time-bound access to {grant.EntitlementId} granted by {snapshot.Number} ended on {grant.Until:yyyy-MM-dd} and was removed.",
+                            InternalNote = $"EXPIRED — removed user {grant.UserId} from group {grant.GroupId} ({grant.EntitlementId}): {result.Status}{(result.RequestId is null ? "" : $", Graph request-id {result.RequestId}")}.",
+                            Marker = marker,
+                            ChangeState = false,
+                        }, cancellationToken);
+                    }
+
+                    await registry.CompleteAsync(grant, cancellationToken);
+                    removed++;
+                }
+
+                var (withHead, events) = buffer.Drain(state with { LeaseOwner = null, LeaseUntil = null });
+                await store.SaveAsync(withHead, events, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogFailed(logger, grant.Ticket.ToString(), grant.GroupId, TicketProcessor.Describe(ex));
+                var (withHead, events) = buffer.Drain(state with { LeaseOwner = null, LeaseUntil = null });
+                try
+                {
+                    await store.SaveAsync(withHead, events, CancellationToken.None);
+                }
+                catch (Exception)
+                {
+                    // The lease expires by itself; the grant stays due and is retried by the next sweep.
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Expiry of group {GroupId} on ticket {Ticket} failed ({Failure}); retried on the next sweep")]
+    private static partial void LogFailed(ILogger logger, string ticket, string groupId, string failure);
+}

@@ -1,0 +1,20 @@
+using IamFulfillment.Core.Ports;
+using IamFulfillment.Core.Processing;
+using IamFulfillment.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+
+namespace IamFulfillment.Functions;
+
+/// <summary>Timers and the health route.</summary>
+public sealed class TimerFunctions(GrantExpiry expiry, IPolicyProvider policy, ITicketSystems systems)
+{
+    /// <summary>Every five minutes: remove time-bound grants that have ended.</summary>
+    [Function("GrantExpiry")]
+    public Task ExpireGrantsAsync([TimerTrigger("0 */5 * * * *")] TimerInfo timer, CancellationToken cancellationToken) =>
+        expiry.SweepAsync(100, cancellationToken);
+
+    [Function("Health")]
+    public IResult Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = HealthHttp.Route)] HttpRequest request) =>
+        HealthHttp.Answer(policy, systems);
+}

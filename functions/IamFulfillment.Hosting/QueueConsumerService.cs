@@ -1,0 +1,178 @@
+using IamFulfillment.Connectors.Storage;
+using IamFulfillment.Core.Processing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace IamFulfillment.Hosting;
+
+/// <summary>
+/// The standalone host's queue consumer: receives work items, runs up to <c>Processing:Concurrency</c> at once,
+/// keeps each message invisible while its work runs (every renewal returns a new pop receipt), deletes it when
+/// done. A message that failed <c>Processing:MaxDeliveries</c> times is handled as its ticket's last attempt.
+/// </summary>
+public sealed partial class QueueConsumerService(
+    QueueWorkSource source,
+    WorkItemHandler handler,
+    ChannelWorkSignal signal,
+    ProcessingSettings settings,
+    ILogger<QueueConsumerService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var slots = new SemaphoreSlim(settings.Concurrency, settings.Concurrency);
+        var visibility = TimeSpan.FromSeconds(settings.VisibilityTimeoutSeconds);
+        var idle = TimeSpan.FromMilliseconds(settings.PollIntervalMilliseconds);
+        var running = new HashSet<Task>();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            IReadOnlyList<ReceivedWork> batch;
+            try
+            {
+                var free = Math.Min(32, slots.CurrentCount);
+                batch = free == 0 ? [] : await source.ReceiveAsync(free, visibility, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                LogReceiveFailed(logger, ex.GetType().Name);
+                await DelayQuietly(TimeSpan.FromSeconds(2), stoppingToken);
+                continue;
+            }
+
+            foreach (var message in batch)
+            {
+                await slots.WaitAsync(stoppingToken);
+                var task = RunAsync(message, visibility, stoppingToken).ContinueWith(_ => slots.Release(), TaskScheduler.Default);
+                lock (running)
+                {
+                    running.Add(task);
+                }
+
+                _ = task.ContinueWith(t =>
+                {
+                    lock (running)
+                    {
+                        running.Remove(t);
+                    }
+                }, TaskScheduler.Default);
+            }
+
+            if (batch.Count == 0 || slots.CurrentCount == 0)
+            {
+                // Nothing queued (or every slot busy): wait for intake's signal, a finished slot or the poll interval.
+                try
+                {
+                    await signal.WaitAsync(slots.CurrentCount == 0 ? TimeSpan.FromMilliseconds(50) : idle, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+
+        Task[] remaining;
+        lock (running)
+        {
+            remaining = [.. running];
+        }
+
+        await Task.WhenAll(remaining);
+    }
+
+    private async Task RunAsync(ReceivedWork message, TimeSpan visibility, CancellationToken stoppingToken)
+    {
+        if (message.Item is not { } item)
+        {
+            LogUnreadable(logger, message.MessageId);
+            await TryDeleteAsync(message);
+            return;
+        }
+
+        using var renewal = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var current = message;
+        var keepAlive = Task.Run(async () =>
+        {
+            // Renew at half the visibility timeout so a long ticket is not handed to a second worker.
+            while (!renewal.Token.IsCancellationRequested)
+            {
+                await Task.Delay(visibility / 2, renewal.Token);
+                current = await source.ExtendAsync(current, visibility, renewal.Token);
+            }
+        }, renewal.Token);
+
+        try
+        {
+            var last = message.DequeueCount >= settings.MaxDeliveries;
+            await handler.HandleAsync(item, message.DequeueCount, last, stoppingToken);
+            await renewal.CancelAsync();
+            await Quietly(keepAlive);
+            await TryDeleteAsync(current);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: the message becomes visible again and another run resumes the ticket.
+            await renewal.CancelAsync();
+            await Quietly(keepAlive);
+        }
+        catch (Exception ex)
+        {
+            // Even the escalation failed (storage or the ticket system is down): leave the message to reappear.
+            await renewal.CancelAsync();
+            await Quietly(keepAlive);
+            LogHandleFailed(logger, item.Ticket.ToString(), message.DequeueCount, ex.GetType().Name);
+        }
+    }
+
+    private async Task TryDeleteAsync(ReceivedWork message)
+    {
+        try
+        {
+            await source.DeleteAsync(message, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // The message reappears after its visibility timeout; processing it again is a no-op.
+            LogDeleteFailed(logger, message.MessageId, ex.GetType().Name);
+        }
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (Exception)
+        {
+            // Renewal stopped (cancelled, or the message was already gone).
+        }
+    }
+
+    private static async Task DelayQuietly(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+    }
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Receiving from the work queue failed ({Error}); retrying")]
+    private static partial void LogReceiveFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "Queue message {MessageId} is not a work item; dropped")]
+    private static partial void LogUnreadable(ILogger logger, string messageId);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "Work item for {Ticket} failed on delivery {DequeueCount} ({Error}); the message will reappear")]
+    private static partial void LogHandleFailed(ILogger logger, string ticket, long dequeueCount, string error);
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Queue message {MessageId} could not be deleted ({Error}); it will reappear and be skipped")]
+    private static partial void LogDeleteFailed(ILogger logger, string messageId, string error);
+}
