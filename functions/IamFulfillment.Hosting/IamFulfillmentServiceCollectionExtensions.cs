@@ -36,7 +36,7 @@ public static class IamFulfillmentServiceCollectionExtensions
         {
             try
             {
-                policy = PolicyLoader.LoadFile(policySettings.Path);
+                policy = PolicyLoader.LoadFile(ResolvePath(policySettings.Path));
             }
             catch (PolicyInvalidException ex)
             {
@@ -94,6 +94,18 @@ public static class IamFulfillmentServiceCollectionExtensions
         }
 
         return services;
+    }
+
+    /// <summary>A relative policy path is looked up in the working directory, then next to the app (where a deployment puts it).</summary>
+    public static string ResolvePath(string path)
+    {
+        if (Path.IsPathRooted(path) || File.Exists(path))
+        {
+            return path;
+        }
+
+        var beside = Path.Combine(AppContext.BaseDirectory, path);
+        return File.Exists(beside) ? beside : path;
     }
 
     private static T Bind<T>(IConfiguration configuration, string section, List<string> errors)
