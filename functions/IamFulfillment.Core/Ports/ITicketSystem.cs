@@ -13,6 +13,12 @@ public interface ITicketSystem
     /// <exception cref="TicketNotFoundException">The ticket does not exist (or the integration user cannot see it).</exception>
     Task<TicketSnapshot> ReadAsync(string key, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Reads the ticket and reports the people it names as soon as they are known (before approvals and history
+    /// are in), so the directory lookups overlap the rest of the read instead of waiting for it.
+    /// </summary>
+    Task<TicketSnapshot> ReadAsync(string key, ReadProgress? progress, CancellationToken cancellationToken) => ReadAsync(key, cancellationToken);
+
     /// <summary>Writes comment, note, state and assignment, in as few calls as the system allows.</summary>
     /// <returns>What was written, so a later change by a person can be told apart from the service's own.</returns>
     Task<WriteBackReceipt> WriteBackAsync(TicketSnapshot ticket, WriteBack writeBack, CancellationToken cancellationToken);
@@ -35,6 +41,18 @@ public sealed record WriteBack
 
     /// <summary>False for dry-run notes and interim notes: the ticket's state stays as it is.</summary>
     public bool ChangeState { get; init; } = true;
+}
+
+/// <summary>Early news from a ticket read in progress.</summary>
+public class ReadProgress
+{
+    /// <summary>
+    /// Called once, as soon as the ticket's own record is read: who it is for, who opened it, and other people
+    /// known so far (approvers on the item).
+    /// </summary>
+    public virtual void PeopleKnown(ItsmPerson? requestedFor, ItsmPerson? openedBy, IReadOnlyCollection<ItsmPerson> others)
+    {
+    }
 }
 
 /// <summary>The ITSM state value the write-back set (null when the state was left as it was).</summary>

@@ -12,11 +12,15 @@ namespace IamFulfillment.Core.Processing;
 /// </summary>
 public sealed class ContextBuilder(IDirectory directory, GroupDirectoryCache groups, IPersonLedger persons, ProcessingOptions options)
 {
+    /// <summary>The directory reads of one run; pass its <see cref="DirectoryLookups.Prefetch"/> to the ticket read.</summary>
+    public DirectoryLookups Lookups(TicketSystemKind system, CancellationToken cancellationToken) =>
+        new(directory, options.PersonKeys.GetValueOrDefault(system) ?? [PersonKey.Email], cancellationToken);
+
     public async Task<DecisionContext> BuildAsync(TicketSnapshot ticket, AccessRequest request, PolicyDocument policy,
-        DateTimeOffset now, TimeSpan? waitingForAccount, CancellationToken cancellationToken)
+        DateTimeOffset now, TimeSpan? waitingForAccount, DirectoryLookups lookups, CancellationToken cancellationToken)
     {
-        var keys = options.PersonKeys.GetValueOrDefault(ticket.Ref.System) ?? [PersonKey.Email];
-        var resolver = new PersonResolver(directory, keys, ticket.Ref.System);
+        var keys = lookups.Keys;
+        var resolver = new PersonResolver(lookups, ticket.Ref.System);
 
         // Wave 1: every person, in parallel.
         var approvalPeople = ticket.Approvals
@@ -80,9 +84,9 @@ public sealed class ContextBuilder(IDirectory directory, GroupDirectoryCache gro
             }
         }
 
-        var membershipTasks = needMembers.ToDictionary(id => id, id => directory.GetMembershipsAsync(id, MembershipScope.Transitive, cancellationToken));
+        var membershipTasks = needMembers.ToDictionary(id => id, id => lookups.MembershipsAsync(id, MembershipScope.Transitive));
         var directTask = targetUser is not null && request.Type is RequestType.Leaver or RequestType.Mover
-            ? directory.GetMembershipsAsync(targetUser.Id, MembershipScope.Direct, cancellationToken)
+            ? lookups.MembershipsAsync(targetUser.Id, MembershipScope.Direct)
             : Task.FromResult<IReadOnlyList<Membership>>([]);
         var groupIds = request.EntitlementIds.Select(policy.FindEntitlement).OfType<CatalogEntry>().Select(e => e.GroupId);
         if (targetUser is not null && request.Type is RequestType.Joiner or RequestType.Mover)
@@ -123,12 +127,13 @@ public sealed class ContextBuilder(IDirectory directory, GroupDirectoryCache gro
 }
 
 /// <summary>Matches a ticket person to exactly one directory user on the configured keys; zero or several matches is a problem, never a guess.</summary>
-internal sealed class PersonResolver(IDirectory directory, IReadOnlyList<PersonKey> keys, TicketSystemKind system)
+internal sealed class PersonResolver(DirectoryLookups lookups, TicketSystemKind system)
 {
     public const string NoMatchPrefix = "No directory account";
 
     public async Task<PersonMatch> ResolveAsync(ItsmPerson person, CancellationToken cancellationToken)
     {
+        var keys = lookups.Keys;
         foreach (var key in keys)
         {
             var value = ValueFor(person, key);
@@ -137,7 +142,7 @@ internal sealed class PersonResolver(IDirectory directory, IReadOnlyList<PersonK
                 continue;
             }
 
-            var users = await directory.FindUsersAsync(key, value, cancellationToken);
+            var users = await lookups.FindAsync(key, value);
             return users.Count switch
             {
                 1 => new PersonMatch(person, users[0], null),
@@ -152,7 +157,7 @@ internal sealed class PersonResolver(IDirectory directory, IReadOnlyList<PersonK
     public async Task<PersonMatch> ByEmployeeNumberAsync(string number, ItsmPerson? named, CancellationToken cancellationToken)
     {
         var person = named ?? new ItsmPerson($"employee:{number}", EmployeeNumber: number);
-        var users = await directory.FindUsersAsync(PersonKey.EmployeeId, number, cancellationToken);
+        var users = await lookups.FindAsync(PersonKey.EmployeeId, number);
         return users.Count switch
         {
             1 => new PersonMatch(person, users[0], null),

@@ -186,10 +186,11 @@ public sealed class TicketProcessor
         {
             _buffer.Reset(_state);
             var system = p._systems.For(item.System);
+            var lookups = p._contextBuilder.Lookups(item.System, ct);
             TicketSnapshot snapshot;
             try
             {
-                snapshot = await system.ReadAsync(item.TicketKey, ct);
+                snapshot = await system.ReadAsync(item.TicketKey, lookups.Prefetch(), ct);
             }
             catch (TicketNotFoundException)
             {
@@ -267,7 +268,7 @@ public sealed class TicketProcessor
 
             var request = RequestReader.Read(snapshot, policy.Leaver.DefaultTimeZone);
             var waited = _state.RoundStartedAt is { } started ? now - started : (TimeSpan?)null;
-            var ctx = await p._contextBuilder.BuildAsync(snapshot, request, policy, now, waited, ct);
+            var ctx = await p._contextBuilder.BuildAsync(snapshot, request, policy, now, waited, lookups, ct);
 
             PersonLock? personLock = null;
             if (NeedsPersonLock(request, policy) && ctx.Target?.User is { } person)

@@ -1,0 +1,78 @@
+using System.Collections.Concurrent;
+using IamFulfillment.Core.Model;
+using IamFulfillment.Core.Ports;
+
+namespace IamFulfillment.Core.Processing;
+
+/// <summary>
+/// The directory reads of one processing run, each made once: lookups started early (while the ticket read is
+/// still under way) are picked up, not repeated, when the decision context is built.
+/// </summary>
+public sealed class DirectoryLookups(IDirectory directory, IReadOnlyList<PersonKey> keys, CancellationToken cancellationToken)
+{
+    private readonly ConcurrentDictionary<(PersonKey, string), Lazy<Task<IReadOnlyList<DirectoryUser>>>> _finds = new();
+    private readonly ConcurrentDictionary<(string, MembershipScope), Lazy<Task<IReadOnlyList<Membership>>>> _memberships = new();
+
+    public IReadOnlyList<PersonKey> Keys { get; } = keys;
+
+    public Task<IReadOnlyList<DirectoryUser>> FindAsync(PersonKey key, string value) =>
+        _finds.GetOrAdd((key, value), k => new Lazy<Task<IReadOnlyList<DirectoryUser>>>(() => directory.FindUsersAsync(k.Item1, k.Item2, cancellationToken))).Value;
+
+    public Task<IReadOnlyList<Membership>> MembershipsAsync(string userId, MembershipScope scope) =>
+        _memberships.GetOrAdd((userId, scope), k => new Lazy<Task<IReadOnlyList<Membership>>>(() => directory.GetMembershipsAsync(k.Item1, k.Item2, cancellationToken))).Value;
+
+    /// <summary>The first configured key this person has a value for.</summary>
+    public (PersonKey Key, string Value)? KeyOf(ItsmPerson person)
+    {
+        foreach (var key in Keys)
+        {
+            var value = key switch
+            {
+                PersonKey.Email => person.Email,
+                PersonKey.EmployeeId => person.EmployeeNumber,
+                PersonKey.AtlassianAccountId => person.ItsmId,
+                _ => null,
+            };
+            if (!string.IsNullOrWhiteSpace(value))
+            {
+                return (key, value);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A read progress that starts the person lookups, and the target's memberships, as soon as the ticket names them.</summary>
+    public ReadProgress Prefetch() => new PrefetchProgress(this);
+
+    private sealed class PrefetchProgress(DirectoryLookups lookups) : ReadProgress
+    {
+        public override void PeopleKnown(ItsmPerson? requestedFor, ItsmPerson? openedBy, IReadOnlyCollection<ItsmPerson> others)
+        {
+            foreach (var person in others.Append(openedBy).OfType<ItsmPerson>())
+            {
+                if (lookups.KeyOf(person) is { } k)
+                {
+                    Observe(lookups.FindAsync(k.Key, k.Value));
+                }
+            }
+
+            if (requestedFor is not null && lookups.KeyOf(requestedFor) is { } target)
+            {
+                Observe(PrefetchTargetAsync(target.Key, target.Value));
+            }
+        }
+
+        private async Task PrefetchTargetAsync(PersonKey key, string value)
+        {
+            var users = await lookups.FindAsync(key, value);
+            if (users.Count == 1)
+            {
+                await lookups.MembershipsAsync(users[0].Id, MembershipScope.Transitive);
+            }
+        }
+
+        /// <summary>Prefetches are best effort: a failure surfaces when the result is awaited for the decision.</summary>
+        private static void Observe(Task task) => task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+    }
+}
