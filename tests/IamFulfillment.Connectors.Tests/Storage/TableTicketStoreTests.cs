@@ -291,6 +291,7 @@ public sealed class TableTicketStoreTests(AzuriteFixture azurite, ITestOutputHel
         var (next, events) = AuditEvents.Append(state with { Round = "r1" }, 3, at, seq => new Dictionary<string, string?>
         {
             ["group"] = "11111111-2222-3333-4444-555555555555",
+            ["GroupId"] = "kept as written: keys are case-sensitive and not camel-cased",
             ["note"] = $"line one\nline two = \"quoted\" <b>ü</b> #{seq}",
             ["absent"] = null,
             ["empty"] = "",
