@@ -121,6 +121,11 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
         {
             problems.Add(MissingConnection);
         }
+        else if (options.AccountName is { } account && (options.TableServiceUri is null || options.QueueServiceUri is null)
+            && !(account.Length is >= 3 and <= 24 && account.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c))))
+        {
+            problems.Add("AzureWebJobsStorage:accountName must be a storage account name: 3-24 lowercase letters or digits.");
+        }
         else
         {
             CheckUri(options.TableServiceUri, options.ResolvedTableServiceUri, "tableServiceUri", "queueServiceUri", options, problems);

@@ -4,6 +4,8 @@ using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Sandbox.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace IamFulfillment.Connectors.Tests.Storage;
@@ -57,6 +59,9 @@ internal sealed class StorageScope : IAsyncDisposable
     public FakeTimeProvider Time { get; }
     public StorageTableNames Tables => new(Prefix);
 
+    /// <summary>Everything the storage code logged, at every level.</summary>
+    public IReadOnlyList<FakeLogRecord> Logs => _provider.GetRequiredService<FakeLogCollector>().GetSnapshot();
+
     public static async Task<StorageScope> CreateAsync(AzuriteFixture azurite)
     {
         var id = Guid.NewGuid().ToString("N")[..12];
@@ -70,7 +75,7 @@ internal sealed class StorageScope : IAsyncDisposable
         }).Build();
         var time = new FakeTimeProvider(Start);
         var provider = new ServiceCollection()
-            .AddLogging()
+            .AddLogging(logging => logging.AddFakeLogging().SetMinimumLevel(LogLevel.Trace))
             .AddSingleton<TimeProvider>(time)
             .AddAzureStorage(configuration)
             .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });

@@ -53,6 +53,17 @@ public sealed class StorageOptionsTests
         Assert.Contains("AzureWebJobsStorage:tableServiceUri must be an absolute https URI", message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("My Account")]
+    [InlineData("ab")]
+    [InlineData("acct.table.core.windows.net")]
+    public void Validate_WithAnInvalidAccountName_NamesTheKey(string account)
+    {
+        var message = ValidationMessage(("AzureWebJobsStorage:accountName", account));
+
+        Assert.Contains("AzureWebJobsStorage:accountName must be a storage account name", message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Validate_WithAnInvalidConnectionString_SaysSoWithoutEchoingIt()
     {
