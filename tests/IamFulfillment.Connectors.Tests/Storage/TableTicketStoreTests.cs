@@ -200,6 +200,45 @@ public sealed class TableTicketStoreTests(AzuriteFixture azurite, ITestOutputHel
     }
 
     [Fact]
+    public async Task Save_CrashBetweenTransactions_LeavesOldStateWithAConsistentTrail_ThatTheNextCheckpointContinues()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var crashing = new CrashOnSecondTransaction(scope.ConnectionString, scope.Tables.Tickets);
+        var store = new TableTicketStore(crashing, scope.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<TableTicketStore>.Instance);
+        var state = (await store.TryAcquireAsync(Ticket, "worker-a", Lease, CancellationToken.None)).State!;
+        var (next, events) = AuditEvents.Append(state with { Phase = RoundPhase.Completed, Outcome = Outcome.Fulfilled }, 150, scope.Time.GetUtcNow());
+
+        await Assert.ThrowsAsync<IOException>(() => store.SaveAsync(next, events, CancellationToken.None));
+
+        // The first 99 events are in, the state knows exactly those, and its phase is still the old one.
+        var trail = await store.ReadTrailAsync(Ticket, CancellationToken.None);
+        Assert.Equal(TableTicketStore.MaxEventsPerTransaction, trail.Count);
+        Assert.Empty(AuditChain.Verify(trail));
+        var resumed = (await store.TryAcquireAsync(Ticket, "worker-a", Lease, CancellationToken.None)).State!;
+        Assert.Equal(RoundPhase.Idle, resumed.Phase);
+        Assert.Equal(99, resumed.AuditSequence);
+        Assert.Equal(trail[^1].Hash, resumed.AuditHead);
+
+        // The retry appends from there.
+        var (retry, more) = AuditEvents.Append(resumed with { Phase = RoundPhase.Completed }, 51, scope.Time.GetUtcNow());
+        var saved = await store.SaveAsync(retry, more, CancellationToken.None);
+        Assert.Equal(150, saved.AuditSequence);
+        Assert.Empty(AuditChain.Verify(await store.ReadTrailAsync(Ticket, CancellationToken.None)));
+    }
+
+    /// <summary>A real client whose second transaction dies on the way (as a process crash or a lost connection would).</summary>
+    private sealed class CrashOnSecondTransaction(string connectionString, string table) : TableClient(connectionString, table)
+    {
+        private int _transactions;
+
+        public override Task<Azure.Response<IReadOnlyList<Azure.Response>>> SubmitTransactionAsync(
+            IEnumerable<TableTransactionAction> transactionActions, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _transactions) == 2
+                ? throw new IOException("connection reset")
+                : base.SubmitTransactionAsync(transactionActions, cancellationToken);
+    }
+
+    [Fact]
     public async Task Save_EventsLargerThanOneTransactionBody_SplitsBySize()
     {
         await using var scope = await StorageScope.CreateAsync(azurite);
