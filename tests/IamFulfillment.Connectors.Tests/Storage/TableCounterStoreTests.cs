@@ -1,0 +1,117 @@
+using IamFulfillment.Core.Ports;
+
+namespace IamFulfillment.Connectors.Tests.Storage;
+
+[Collection(AzuriteCollection.Name)]
+public sealed class TableCounterStoreTests(AzuriteFixture azurite)
+{
+    private static readonly TimeSpan Window = TimeSpan.FromDays(30);
+    private static readonly DateTimeOffset Now = StorageScope.Start;
+
+    [Fact]
+    public async Task TryRecord_UnderTheLimit_RecordsAndReportsTheCountBefore()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var counters = scope.Get<ICounterStore>();
+
+        var first = await counters.TryRecordAsync("mfa-reset:user-1", "RITM001", 3, Window, Now, CancellationToken.None);
+        var second = await counters.TryRecordAsync("mfa-reset:user-1", "RITM002", 3, Window, Now.AddDays(1), CancellationToken.None);
+
+        Assert.Equal(new CounterResult(true, 0), first);
+        Assert.Equal(new CounterResult(true, 1), second);
+    }
+
+    [Fact]
+    public async Task TryRecord_AtTheLimit_RefusesAndRecordsNothing()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var counters = scope.Get<ICounterStore>();
+        for (var i = 0; i < 3; i++)
+        {
+            await counters.TryRecordAsync("brake:disable", $"op-{i}", 3, Window, Now, CancellationToken.None);
+        }
+
+        var refused = await counters.TryRecordAsync("brake:disable", "op-3", 3, Window, Now, CancellationToken.None);
+        var again = await counters.TryRecordAsync("brake:disable", "op-4", 3, Window, Now, CancellationToken.None);
+
+        Assert.Equal(new CounterResult(false, 3), refused);
+        Assert.Equal(new CounterResult(false, 3), again);
+    }
+
+    [Fact]
+    public async Task TryRecord_SameOccurrenceIdTwice_IsIdempotentEvenAtTheLimit()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var counters = scope.Get<ICounterStore>();
+        await counters.TryRecordAsync("k", "op-1", 2, Window, Now, CancellationToken.None);
+        await counters.TryRecordAsync("k", "op-2", 2, Window, Now, CancellationToken.None);
+
+        var repeat = await counters.TryRecordAsync("k", "op-1", 2, Window, Now.AddMinutes(5), CancellationToken.None);
+
+        Assert.Equal(new CounterResult(true, 2), repeat);
+        Assert.False((await counters.TryRecordAsync("k", "op-3", 2, Window, Now, CancellationToken.None)).Recorded);
+    }
+
+    [Fact]
+    public async Task TryRecord_OccurrencesOlderThanTheWindow_AreNoLongerCounted()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var counters = scope.Get<ICounterStore>();
+        await counters.TryRecordAsync("k", "old-1", 2, Window, Now, CancellationToken.None);
+        await counters.TryRecordAsync("k", "old-2", 2, Window, Now.AddDays(1), CancellationToken.None);
+
+        var afterFirstLeft = await counters.TryRecordAsync("k", "new-1", 2, Window, Now.AddDays(30).AddSeconds(1), CancellationToken.None);
+        var stillFull = await counters.TryRecordAsync("k", "new-2", 2, Window, Now.AddDays(30).AddSeconds(2), CancellationToken.None);
+
+        Assert.Equal(new CounterResult(true, 1), afterFirstLeft);
+        Assert.Equal(new CounterResult(false, 2), stillFull);
+    }
+
+    [Fact]
+    public async Task TryRecord_TenConcurrentCallersWithLimitThree_RecordsExactlyThree()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var counters = scope.Get<ICounterStore>();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(i =>
+            Task.Run(() => counters.TryRecordAsync("brake:remove", $"op-{i}", 3, Window, Now, CancellationToken.None))));
+
+        Assert.Equal(3, results.Count(r => r.Recorded));
+        Assert.Equal([0, 1, 2], results.Where(r => r.Recorded).Select(r => r.CountInWindow).Order());
+        Assert.All(results.Where(r => !r.Recorded), r => Assert.Equal(3, r.CountInWindow));
+    }
+
+    [Fact]
+    public async Task TryRecord_KeysWithAnyCharacters_AreSeparateCounters()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var counters = scope.Get<ICounterStore>();
+
+        var a = await counters.TryRecordAsync("mfa/user#1?x\\ü", "op", 1, Window, Now, CancellationToken.None);
+        var b = await counters.TryRecordAsync("mfa/user#2?x\\ü", "op", 1, Window, Now, CancellationToken.None);
+        var aAgain = await counters.TryRecordAsync("mfa/user#1?x\\ü", "op-2", 1, Window, Now, CancellationToken.None);
+
+        Assert.True(a.Recorded);
+        Assert.True(b.Recorded);
+        Assert.False(aAgain.Recorded);
+    }
+
+    [Fact]
+    public async Task TryRecord_ManyLongOccurrenceIds_SpillOverSeveralPropertiesAndStillCount()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var counters = scope.Get<ICounterStore>();
+        var prefix = new string('x', 120);
+
+        // 200 occurrences of ~175 characters of JSON each: more than one 30 000-character part holds.
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.True((await counters.TryRecordAsync("brake", $"{prefix}-{i:D4}", 1000, Window, Now, CancellationToken.None)).Recorded);
+        }
+
+        Assert.Equal(new CounterResult(true, 200), await counters.TryRecordAsync("brake", $"{prefix}-0007", 1000, Window, Now, CancellationToken.None));
+        Assert.Equal(new CounterResult(true, 200), await counters.TryRecordAsync("brake", "new", 1000, Window, Now, CancellationToken.None));
+        var row = Assert.Single(scope.RawTable(t => t.Counters).Query<Azure.Data.Tables.TableEntity>());
+        Assert.NotNull(row.GetString("Occurrences1"));
+    }
+}
