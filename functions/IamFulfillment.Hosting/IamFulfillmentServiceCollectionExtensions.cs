@@ -147,7 +147,7 @@ public static class IamFulfillmentServiceCollectionExtensions
         {
             // Validate options eagerly so a missing key fails the start, naming the key.
             _ = services.GetRequiredService<TicketProcessor>();
-            var initializer = services.GetService<StorageInitializer>();
+            var initializer = services.GetService<IStorageInitializer>();
             if (initializer is not null)
             {
                 try

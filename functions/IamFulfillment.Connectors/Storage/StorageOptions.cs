@@ -91,8 +91,9 @@ public sealed record StorageTableNames(string Prefix)
     public string Deliveries => Prefix + "deliveries";
     public string Counters => Prefix + "counters";
     public string Grants => Prefix + "grants";
+    public string Persons => Prefix + "persons";
 
-    public IReadOnlyList<string> All => [Tickets, Deliveries, Counters, Grants];
+    public IReadOnlyList<string> All => [Tickets, Deliveries, Counters, Grants, Persons];
 }
 
 /// <summary>The connection rules that data annotations cannot express; every message names the key to set.</summary>

@@ -36,6 +36,7 @@ public static class StorageServiceCollectionExtensions
             sp.GetRequiredService<IOptions<StorageOptions>>().Value.DeliveryRetentionDays));
         services.TryAddSingleton(sp => new TableCounterStore(Table(sp, n => n.Counters), Logger<TableCounterStore>(sp)));
         services.TryAddSingleton(sp => new TableGrantRegistry(Table(sp, n => n.Grants), Logger<TableGrantRegistry>(sp)));
+        services.TryAddSingleton(sp => new TablePersonLedger(Table(sp, n => n.Persons), Time(sp)));
         services.TryAddSingleton(sp => new QueueWorkQueue(sp.GetRequiredService<QueueClient>(), Logger<QueueWorkQueue>(sp)));
         services.TryAddSingleton(sp => new QueueWorkSource(sp.GetRequiredService<StorageClientFactory>().CreateQueueClient(QueueMessageEncoding.None)));
         services.TryAddSingleton(sp => new StorageHealth(Table(sp, n => n.Deliveries), sp.GetRequiredService<QueueClient>(), Logger<StorageHealth>(sp)));
@@ -47,6 +48,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<ICounterStore>(sp => sp.GetRequiredService<TableCounterStore>());
         services.TryAddSingleton<IGrantRegistry>(sp => sp.GetRequiredService<TableGrantRegistry>());
         services.TryAddSingleton<IWorkQueue>(sp => sp.GetRequiredService<QueueWorkQueue>());
+        services.TryAddSingleton<IPersonLedger>(sp => sp.GetRequiredService<TablePersonLedger>());
         return services;
     }
 

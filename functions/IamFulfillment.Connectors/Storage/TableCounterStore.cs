@@ -25,11 +25,12 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
     private const int MaxOccurrenceIdChars = 128;
     private const int MaxAttempts = 100;
 
-    public async Task<CounterResult> TryRecordAsync(string key, string occurrenceId, int limit, TimeSpan window, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<CounterResult> TryRecordAsync(string key, string occurrenceId, int weight, int limit, TimeSpan window, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentException.ThrowIfNullOrEmpty(occurrenceId);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(weight, 1);
         var partition = TableKeys.Sha256Hex(key);
         var id = occurrenceId.Length <= MaxOccurrenceIdChars ? occurrenceId : "~" + TableKeys.Sha256Hex(occurrenceId);
         var windowStart = now - window;
@@ -40,19 +41,19 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
             var occurrences = current.HasValue ? Read(current.Value!) : [];
             occurrences.RemoveAll(o => o.At <= windowStart);
 
+            var units = occurrences.Sum(o => o.Units);
             if (occurrences.Exists(o => o.Id == id))
             {
-                return new CounterResult(true, occurrences.Count); // recorded before: idempotent
+                return new CounterResult(true, units); // recorded before: idempotent
             }
 
-            if (occurrences.Count >= limit)
+            if (units + weight > limit)
             {
-                logger.CounterAtLimit(partition[..12], occurrences.Count, limit, window);
-                return new CounterResult(false, occurrences.Count);
+                logger.CounterAtLimit(partition[..12], units, limit, window);
+                return new CounterResult(false, units);
             }
 
-            var countBefore = occurrences.Count;
-            occurrences.Add(new Occurrence(id, now));
+            occurrences.Add(new Occurrence(id, now, weight));
             var entity = Write(partition, key, occurrences);
             try
             {
@@ -65,7 +66,7 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
                     await table.AddEntityAsync(entity, cancellationToken);
                 }
 
-                return new CounterResult(true, countBefore);
+                return new CounterResult(true, units);
             }
             catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404)
             {
@@ -100,7 +101,7 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         }
 
         // The key is kept for people reading the table; the hash in the PartitionKey is what identifies the counter.
-        var entity = new TableEntity(partition, RowKey) { ["Key"] = TableKeys.Cap(key), ["Count"] = occurrences.Count };
+        var entity = new TableEntity(partition, RowKey) { ["Key"] = TableKeys.Cap(key), ["Count"] = occurrences.Sum(o => o.Units) };
         for (var i = 0; i < chunks; i++)
         {
             var part = json.Substring(i * ChunkChars, Math.Min(ChunkChars, json.Length - (i * ChunkChars)));
@@ -110,5 +111,9 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         return entity;
     }
 
-    private sealed record Occurrence(string Id, DateTimeOffset At);
+    /// <summary>One recorded occurrence; <see cref="Weight"/> units (absent in rows written before weights: 1).</summary>
+    private sealed record Occurrence(string Id, DateTimeOffset At, int? Weight = null)
+    {
+        public int Units => Weight ?? 1;
+    }
 }

@@ -78,6 +78,19 @@ public sealed class TableGrantRegistry(TableClient table, ILogger<TableGrantRegi
         return due;
     }
 
+    /// <summary>The index rows of one group and user: a filtered read of the grants partition.</summary>
+    public async Task<IReadOnlyList<GrantRecord>> ActiveAsync(string groupId, string userId, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey ge {"key|"} and RowKey lt {"key}"} and GroupId eq {groupId} and UserId eq {userId}");
+        var active = new List<GrantRecord>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            active.Add(ToGrant(entity));
+        }
+
+        return active;
+    }
+
     public async Task CompleteAsync(GrantRecord grant, CancellationToken cancellationToken)
     {
         await DeleteIgnoringMissingAsync(DueRowKey(grant), ETag.All, cancellationToken);

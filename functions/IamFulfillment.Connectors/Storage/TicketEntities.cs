@@ -46,6 +46,7 @@ internal static class TicketEntities
         Set(entity, "Reopened", state.Reopened);
         Set(entity, "ScheduledFor", state.ScheduledFor);
         Set(entity, "RoundStartedAt", state.RoundStartedAt);
+        Set(entity, "Failures", state.Failures);
         Set(entity, "AuditSequence", state.AuditSequence);
         Set(entity, "AuditHead", state.AuditHead);
         foreach (var (name, value) in entity)
@@ -78,6 +79,7 @@ internal static class TicketEntities
         Reopened = entity.GetInt32("Reopened") ?? 0,
         ScheduledFor = entity.GetDateTimeOffset("ScheduledFor"),
         RoundStartedAt = entity.GetDateTimeOffset("RoundStartedAt"),
+        Failures = entity.GetInt32("Failures") ?? 0,
         AuditSequence = entity.GetInt64("AuditSequence") ?? 0,
         AuditHead = entity.GetString("AuditHead") ?? AuditChain.Genesis,
     };

@@ -89,6 +89,9 @@ public interface IGrantRegistry
 
     Task<IReadOnlyList<GrantRecord>> DueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken);
 
+    /// <summary>Every recorded, not yet completed grant of <paramref name="groupId"/> to <paramref name="userId"/> (any ticket).</summary>
+    Task<IReadOnlyList<GrantRecord>> ActiveAsync(string groupId, string userId, CancellationToken cancellationToken);
+
     Task CompleteAsync(GrantRecord grant, CancellationToken cancellationToken);
 }
 

@@ -40,6 +40,20 @@ public sealed partial class GrantExpiry(
             buffer.Round = state.Round;
             try
             {
+                // Another ticket may grant the same group to the same person for longer: then this one just ends.
+                var others = (await registry.ActiveAsync(grant.GroupId, grant.UserId, cancellationToken))
+                    .Where(g => g.Ticket != grant.Ticket && g.Until > time.GetUtcNow()).ToList();
+                if (others.Count > 0)
+                {
+                    buffer.Add(AuditKinds.GrantExpired, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
+                        ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)), ("status", "kept"),
+                        ("keptBy", string.Join(",", others.Select(o => $"{o.Ticket}@{o.Until:O}"))));
+                    await registry.CompleteAsync(grant, cancellationToken);
+                    var (keptHead, keptEvents) = buffer.Drain(state with { LeaseOwner = null, LeaseUntil = null });
+                    await store.SaveAsync(keptHead, keptEvents, cancellationToken);
+                    continue;
+                }
+
                 var operation = new RemoveMember(grant.GroupId, grant.UserId, grant.EntitlementId);
                 var result = await directory.ApplyAsync(operation, cancellationToken);
                 buffer.Add(AuditKinds.GrantExpired, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),

@@ -26,7 +26,7 @@ public sealed class StorageLoggingTests(AzuriteFixture azurite)
         await Assert.ThrowsAsync<LeaseLostException>(() => store.SaveAsync(next, [], CancellationToken.None));
         await scope.Get<IDeliveryLedger>().RecordAsync(TicketSystemKind.Jira, "d-1", "HR-1", CancellationToken.None);
         await scope.Get<TableDeliveryLedger>().PurgeExpiredAsync(CancellationToken.None);
-        await scope.Get<ICounterStore>().TryRecordAsync("k", "o", 0, TimeSpan.FromDays(1), scope.Time.GetUtcNow(), CancellationToken.None);
+        await scope.Get<ICounterStore>().TryRecordAsync("k", "o", 1, 0, TimeSpan.FromDays(1), scope.Time.GetUtcNow(), CancellationToken.None);
         await scope.Get<IWorkQueue>().EnqueueAsync(new WorkItem { System = TicketSystemKind.Jira, TicketKey = "HR-1" }, TimeSpan.FromDays(9), CancellationToken.None);
         await scope.Get<IStorageInitializer>().EnsureCreatedAsync(CancellationToken.None);
 

@@ -96,7 +96,7 @@ public sealed class StorageOptionsTests
         Assert.Equal("iamf-work", options.QueueName);
         Assert.Equal("iamf", options.TablePrefix);
         Assert.Equal(7, options.DeliveryRetentionDays);
-        Assert.Equal(["iamftickets", "iamfdeliveries", "iamfcounters", "iamfgrants"], options.Tables.All);
+        Assert.Equal(["iamftickets", "iamfdeliveries", "iamfcounters", "iamfgrants", "iamfpersons"], options.Tables.All);
         Assert.Equal("iamf-work", provider.GetRequiredService<QueueClient>().Name);
     }
 

@@ -14,8 +14,8 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
         await using var scope = await StorageScope.CreateAsync(azurite);
         var counters = scope.Get<ICounterStore>();
 
-        var first = await counters.TryRecordAsync("mfa-reset:user-1", "RITM001", 3, Window, Now, CancellationToken.None);
-        var second = await counters.TryRecordAsync("mfa-reset:user-1", "RITM002", 3, Window, Now.AddDays(1), CancellationToken.None);
+        var first = await counters.TryRecordAsync("mfa-reset:user-1", "RITM001", 1, 3, Window, Now, CancellationToken.None);
+        var second = await counters.TryRecordAsync("mfa-reset:user-1", "RITM002", 1, 3, Window, Now.AddDays(1), CancellationToken.None);
 
         Assert.Equal(new CounterResult(true, 0), first);
         Assert.Equal(new CounterResult(true, 1), second);
@@ -28,11 +28,11 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
         var counters = scope.Get<ICounterStore>();
         for (var i = 0; i < 3; i++)
         {
-            await counters.TryRecordAsync("brake:disable", $"op-{i}", 3, Window, Now, CancellationToken.None);
+            await counters.TryRecordAsync("brake:disable", $"op-{i}", 1, 3, Window, Now, CancellationToken.None);
         }
 
-        var refused = await counters.TryRecordAsync("brake:disable", "op-3", 3, Window, Now, CancellationToken.None);
-        var again = await counters.TryRecordAsync("brake:disable", "op-4", 3, Window, Now, CancellationToken.None);
+        var refused = await counters.TryRecordAsync("brake:disable", "op-3", 1, 3, Window, Now, CancellationToken.None);
+        var again = await counters.TryRecordAsync("brake:disable", "op-4", 1, 3, Window, Now, CancellationToken.None);
 
         Assert.Equal(new CounterResult(false, 3), refused);
         Assert.Equal(new CounterResult(false, 3), again);
@@ -43,13 +43,13 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
     {
         await using var scope = await StorageScope.CreateAsync(azurite);
         var counters = scope.Get<ICounterStore>();
-        await counters.TryRecordAsync("k", "op-1", 2, Window, Now, CancellationToken.None);
-        await counters.TryRecordAsync("k", "op-2", 2, Window, Now, CancellationToken.None);
+        await counters.TryRecordAsync("k", "op-1", 1, 2, Window, Now, CancellationToken.None);
+        await counters.TryRecordAsync("k", "op-2", 1, 2, Window, Now, CancellationToken.None);
 
-        var repeat = await counters.TryRecordAsync("k", "op-1", 2, Window, Now.AddMinutes(5), CancellationToken.None);
+        var repeat = await counters.TryRecordAsync("k", "op-1", 1, 2, Window, Now.AddMinutes(5), CancellationToken.None);
 
         Assert.Equal(new CounterResult(true, 2), repeat);
-        Assert.False((await counters.TryRecordAsync("k", "op-3", 2, Window, Now, CancellationToken.None)).Recorded);
+        Assert.False((await counters.TryRecordAsync("k", "op-3", 1, 2, Window, Now, CancellationToken.None)).Recorded);
     }
 
     [Fact]
@@ -57,11 +57,11 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
     {
         await using var scope = await StorageScope.CreateAsync(azurite);
         var counters = scope.Get<ICounterStore>();
-        await counters.TryRecordAsync("k", "old-1", 2, Window, Now, CancellationToken.None);
-        await counters.TryRecordAsync("k", "old-2", 2, Window, Now.AddDays(1), CancellationToken.None);
+        await counters.TryRecordAsync("k", "old-1", 1, 2, Window, Now, CancellationToken.None);
+        await counters.TryRecordAsync("k", "old-2", 1, 2, Window, Now.AddDays(1), CancellationToken.None);
 
-        var afterFirstLeft = await counters.TryRecordAsync("k", "new-1", 2, Window, Now.AddDays(30).AddSeconds(1), CancellationToken.None);
-        var stillFull = await counters.TryRecordAsync("k", "new-2", 2, Window, Now.AddDays(30).AddSeconds(2), CancellationToken.None);
+        var afterFirstLeft = await counters.TryRecordAsync("k", "new-1", 1, 2, Window, Now.AddDays(30).AddSeconds(1), CancellationToken.None);
+        var stillFull = await counters.TryRecordAsync("k", "new-2", 1, 2, Window, Now.AddDays(30).AddSeconds(2), CancellationToken.None);
 
         Assert.Equal(new CounterResult(true, 1), afterFirstLeft);
         Assert.Equal(new CounterResult(false, 2), stillFull);
@@ -74,7 +74,7 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
         var counters = scope.Get<ICounterStore>();
 
         var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(i =>
-            Task.Run(() => counters.TryRecordAsync("brake:remove", $"op-{i}", 3, Window, Now, CancellationToken.None))));
+            Task.Run(() => counters.TryRecordAsync("brake:remove", $"op-{i}", 1, 3, Window, Now, CancellationToken.None))));
 
         Assert.Equal(3, results.Count(r => r.Recorded));
         Assert.Equal([0, 1, 2], results.Where(r => r.Recorded).Select(r => r.CountInWindow).Order());
@@ -87,9 +87,9 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
         await using var scope = await StorageScope.CreateAsync(azurite);
         var counters = scope.Get<ICounterStore>();
 
-        var a = await counters.TryRecordAsync("mfa/user#1?x\\ü", "op", 1, Window, Now, CancellationToken.None);
-        var b = await counters.TryRecordAsync("mfa/user#2?x\\ü", "op", 1, Window, Now, CancellationToken.None);
-        var aAgain = await counters.TryRecordAsync("mfa/user#1?x\\ü", "op-2", 1, Window, Now, CancellationToken.None);
+        var a = await counters.TryRecordAsync("mfa/user#1?x\\ü", "op", 1, 1, Window, Now, CancellationToken.None);
+        var b = await counters.TryRecordAsync("mfa/user#2?x\\ü", "op", 1, 1, Window, Now, CancellationToken.None);
+        var aAgain = await counters.TryRecordAsync("mfa/user#1?x\\ü", "op-2", 1, 1, Window, Now, CancellationToken.None);
 
         Assert.True(a.Recorded);
         Assert.True(b.Recorded);
@@ -106,12 +106,34 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
         // 200 occurrences of ~175 characters of JSON each: more than one 30 000-character part holds.
         for (var i = 0; i < 200; i++)
         {
-            Assert.True((await counters.TryRecordAsync("brake", $"{prefix}-{i:D4}", 1000, Window, Now, CancellationToken.None)).Recorded);
+            Assert.True((await counters.TryRecordAsync("brake", $"{prefix}-{i:D4}", 1, 1000, Window, Now, CancellationToken.None)).Recorded);
         }
 
-        Assert.Equal(new CounterResult(true, 200), await counters.TryRecordAsync("brake", $"{prefix}-0007", 1000, Window, Now, CancellationToken.None));
-        Assert.Equal(new CounterResult(true, 200), await counters.TryRecordAsync("brake", "new", 1000, Window, Now, CancellationToken.None));
+        Assert.Equal(new CounterResult(true, 200), await counters.TryRecordAsync("brake", $"{prefix}-0007", 1, 1000, Window, Now, CancellationToken.None));
+        Assert.Equal(new CounterResult(true, 200), await counters.TryRecordAsync("brake", "new", 1, 1000, Window, Now, CancellationToken.None));
         var row = Assert.Single(scope.RawTable(t => t.Counters).Query<Azure.Data.Tables.TableEntity>());
         Assert.NotNull(row.GetString("Occurrences1"));
+    }
+}
+
+[Collection(AzuriteCollection.Name)]
+public sealed class TableCounterStoreWeightTests(AzuriteFixture azurite)
+{
+    private static readonly TimeSpan Window = TimeSpan.FromHours(1);
+    private static readonly DateTimeOffset Now = StorageScope.Start;
+
+    [Fact]
+    public async Task TryRecord_WeightThatWouldCrossTheLimit_IsRefusedWhole()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var counters = scope.Get<ICounterStore>();
+
+        var first = await counters.TryRecordAsync("brake:Removal", "RITM1", 7, 10, Window, Now, CancellationToken.None);
+        var tooMany = await counters.TryRecordAsync("brake:Removal", "RITM2", 4, 10, Window, Now, CancellationToken.None);
+        var fits = await counters.TryRecordAsync("brake:Removal", "RITM3", 3, 10, Window, Now, CancellationToken.None);
+
+        Assert.Equal(new CounterResult(true, 0), first);
+        Assert.Equal(new CounterResult(false, 7), tooMany);
+        Assert.Equal(new CounterResult(true, 7), fits);
     }
 }

@@ -1,0 +1,73 @@
+using IamFulfillment.Core.Model;
+using IamFulfillment.Core.Ports;
+
+namespace IamFulfillment.Connectors.Tests.Storage;
+
+[Collection(AzuriteCollection.Name)]
+public sealed class TablePersonLedgerTests(AzuriteFixture azurite)
+{
+    private const string Person = "0d6a1d3e-5b0c-4e1a-9b43-0f3f2d7c8a11";
+
+    [Fact]
+    public async Task Lock_HeldByAnother_IsRefusedUntilReleased()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var ledger = scope.Get<IPersonLedger>();
+
+        var first = await ledger.TryLockAsync(Person, "worker-a", TimeSpan.FromMinutes(1), CancellationToken.None);
+        var second = await ledger.TryLockAsync(Person, "worker-b", TimeSpan.FromMinutes(1), CancellationToken.None);
+        await ledger.ReleaseAsync(first!, CancellationToken.None);
+        var third = await ledger.TryLockAsync(Person, "worker-b", TimeSpan.FromMinutes(1), CancellationToken.None);
+
+        Assert.NotNull(first);
+        Assert.Null(second);
+        Assert.NotNull(third);
+    }
+
+    [Fact]
+    public async Task Lock_ConcurrentWorkers_OnlyOneGetsIt()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var ledger = scope.Get<IPersonLedger>();
+
+        var locks = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            Task.Run(() => ledger.TryLockAsync(Person, $"worker-{i}", TimeSpan.FromMinutes(1), CancellationToken.None))));
+
+        Assert.Single(locks, l => l is not null);
+    }
+
+    [Fact]
+    public async Task Record_AddsAndRemovesGrantedGroups()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var ledger = scope.Get<IPersonLedger>();
+
+        await ledger.RecordAsync(Person, ["g1", "g2"], [], CancellationToken.None);
+        await ledger.RecordAsync(Person, ["g3"], ["g1"], CancellationToken.None);
+
+        Assert.Equal(["g2", "g3"], (await ledger.GrantedAsync(Person, CancellationToken.None)).Order());
+        Assert.Empty(await ledger.GrantedAsync("someone-else", CancellationToken.None));
+    }
+}
+
+[Collection(AzuriteCollection.Name)]
+public sealed class TableGrantRegistryActiveTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Active_ListsEveryTicketsGrantOfTheSameGroupAndUser()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var grants = scope.Get<IGrantRegistry>();
+        var a = new GrantRecord(new TicketRef(TicketSystemKind.ServiceNow, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), "finance", "group-1", "user-1", StorageScope.Start.AddDays(10));
+        var b = new GrantRecord(new TicketRef(TicketSystemKind.Jira, "HR-7"), "finance", "group-1", "user-1", StorageScope.Start.AddDays(90));
+        var other = new GrantRecord(new TicketRef(TicketSystemKind.Jira, "HR-8"), "finance", "group-1", "user-2", StorageScope.Start.AddDays(90));
+        foreach (var g in new[] { a, b, other })
+        {
+            await grants.RecordAsync(g, CancellationToken.None);
+        }
+
+        await grants.CompleteAsync(a, CancellationToken.None);
+
+        Assert.Equal([b], await grants.ActiveAsync("group-1", "user-1", CancellationToken.None));
+    }
+}
