@@ -21,6 +21,8 @@ public sealed partial class GraphSandbox
         "employeeType", "companyName", "officeLocation", "mobilePhone", "onPremisesSamAccountName", "onPremisesImmutableId",
     };
 
+    private static readonly JsonNodeOptions CaseInsensitive = new() { PropertyNameCaseInsensitive = true };
+
     private static readonly string[] DefaultUserProperties =
         ["businessPhones", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage", "surname", "userPrincipalName"];
 
@@ -862,7 +864,8 @@ public sealed partial class GraphSandbox
         body = null;
         try
         {
-            body = string.IsNullOrWhiteSpace(call.Body) ? new JsonObject() : JsonNode.Parse(call.Body) as JsonObject;
+            // Property names are case-insensitive, as Graph's are: the SDK sends sendMail's "Message" and "SaveToSentItems".
+            body = string.IsNullOrWhiteSpace(call.Body) ? new JsonObject() : JsonNode.Parse(call.Body, CaseInsensitive) as JsonObject;
         }
         catch (JsonException)
         {
