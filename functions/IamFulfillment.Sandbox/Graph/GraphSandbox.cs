@@ -326,7 +326,7 @@ public sealed partial class GraphSandbox : IDisposable
         var latency = Latency;
         if (latency > TimeSpan.Zero)
         {
-            await Task.Delay(latency, _time, context.RequestAborted);
+            await Task.Delay(latency, context.RequestAborted); // real time, even when the sandbox's clock is a fake one
         }
 
         var path = context.Request.Path.Value ?? "";
