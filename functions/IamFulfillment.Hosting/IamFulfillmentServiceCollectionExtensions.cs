@@ -13,7 +13,7 @@ using Microsoft.Extensions.Options;
 namespace IamFulfillment.Hosting;
 
 /// <summary>The composition root both hosts call: configuration, connectors and core services.</summary>
-public static class IamFulfillmentServiceCollectionExtensions
+public static partial class IamFulfillmentServiceCollectionExtensions
 {
     public static IServiceCollection AddIamFulfillment(this IServiceCollection services, IConfiguration configuration, HostKind host)
     {

@@ -9,8 +9,9 @@ using Microsoft.Extensions.Logging;
 namespace IamFulfillment.Connectors.Graph;
 
 /// <summary>
-/// Opportunistic micro-batching of Graph requests. A request issued while nothing is in flight goes out at once as a
-/// plain request (no added latency for a lone ticket). Requests issued while calls are in flight wait, and go out
+/// Opportunistic micro-batching of Graph requests. A request issued while nothing is in flight, or while the request
+/// rate is below <c>BatchingMinRate</c>, goes out at once as a plain request (no added latency for a lone ticket,
+/// even for its parallel lookups). Requests issued while calls are in flight wait, and go out
 /// together as a JSON <c>$batch</c> (up to <c>MaxBatchSize</c>) as soon as a full batch has gathered or nothing is
 /// in flight any more, with at most <c>MaxConcurrentCalls</c> HTTP calls in flight. Only requests marked
 /// <see cref="GraphCall.Batchable"/> take part; items are independent (no <c>dependsOn</c>).
@@ -43,15 +44,20 @@ internal sealed partial class GraphBatcher : IDisposable
     private readonly Lock _gate = new();
     private readonly LinkedList<Pending> _queue = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly int _batchingMinRate;
+    private long _windowStart;
+    private int _windowCount;
+    private int _previousWindowCount;
     private int _inFlight;
     private bool _disposed;
 
-    public GraphBatcher(Uri baseUri, int maxBatchSize, int maxConcurrentCalls, RetryOptions retry, TimeProvider time, ILogger logger, Sender send)
+    public GraphBatcher(Uri baseUri, int maxBatchSize, int maxConcurrentCalls, int batchingMinRate, RetryOptions retry, TimeProvider time, ILogger logger, Sender send)
     {
         _baseUri = new Uri(baseUri.AbsoluteUri.TrimEnd('/') + "/");
         _basePath = _baseUri.AbsolutePath.TrimEnd('/');
         _maxBatchSize = Math.Clamp(maxBatchSize, 1, 20);
         _maxConcurrentCalls = Math.Max(1, maxConcurrentCalls);
+        _batchingMinRate = batchingMinRate;
         _retry = retry;
         _time = time;
         _logger = logger;
@@ -69,7 +75,10 @@ internal sealed partial class GraphBatcher : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            alone = _inFlight == 0 && _queue.Count == 0;
+            // At a quiet rate requests go out at once, so a lone ticket's parallel lookups cost one round trip; in a
+            // burst (a bulk leaver event) they queue and gather into batches while calls are in flight.
+            var quiet = !AboveBatchingRate();
+            alone = _queue.Count == 0 && (_inFlight == 0 || (quiet && _inFlight < _maxConcurrentCalls));
             if (alone)
             {
                 _inFlight++;
@@ -92,6 +101,37 @@ internal sealed partial class GraphBatcher : IDisposable
         using var registration = cancellationToken.Register(() => Cancel(pending));
         Enqueue(pending);
         return await pending.Task;
+    }
+
+    /// <summary>Counts this arrival and tells whether the recent rate (a 100 ms sliding window) calls for batching.</summary>
+    private bool AboveBatchingRate()
+    {
+        if (_batchingMinRate == 0)
+        {
+            return true;
+        }
+
+        var now = _time.GetTimestamp();
+        var window = _time.TimestampFrequency / 10;
+        var elapsed = now - _windowStart;
+        if (elapsed >= 2 * window)
+        {
+            _previousWindowCount = 0;
+            _windowCount = 0;
+            _windowStart = now;
+            elapsed = 0;
+        }
+        else if (elapsed >= window)
+        {
+            _previousWindowCount = _windowCount;
+            _windowCount = 0;
+            _windowStart += window;
+            elapsed -= window;
+        }
+
+        _windowCount++;
+        var recent = _windowCount + (_previousWindowCount * (window - elapsed) / (double)window);
+        return recent * 10 > _batchingMinRate;
     }
 
     public void Dispose()
@@ -571,7 +611,7 @@ internal sealed class GraphBatchingHandler : DelegatingHandler
     private readonly GraphBatcher _batcher;
 
     public GraphBatchingHandler(GraphOptions options, RetryOptions retry, TimeProvider time, ILogger logger) =>
-        _batcher = new GraphBatcher(options.BaseUri, options.MaxBatchSize, options.MaxConcurrentCalls, retry, time, logger, SendInnerAsync);
+        _batcher = new GraphBatcher(options.BaseUri, options.MaxBatchSize, options.MaxConcurrentCalls, options.BatchingMinRate, retry, time, logger, SendInnerAsync);
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
         _batcher.SendAsync(request, cancellationToken);

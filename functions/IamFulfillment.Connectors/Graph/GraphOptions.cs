@@ -67,9 +67,17 @@ public sealed class GraphOptions
     [Range(1, 20, ErrorMessage = "Graph:MaxBatchSize must be between 1 and 20 (Graph's JSON batch limit).")]
     public int MaxBatchSize { get; set; } = 20;
 
+    /// <summary>
+    /// Requests per second above which concurrent requests are gathered into batches. Below it every request goes
+    /// out at once (a lone ticket's parallel lookups cost one round trip); above it (a bulk event) they are batched
+    /// to cut calls and stay inside Graph's throttling budget. 0 = always batch while calls are in flight.
+    /// </summary>
+    [Range(0, 100_000, ErrorMessage = "Graph:BatchingMinRate must be between 0 and 100000 requests per second.")]
+    public int BatchingMinRate { get; set; } = 200;
+
     /// <summary>Most HTTP calls (plain or batch) the batcher keeps in flight at once.</summary>
     [Range(1, 16, ErrorMessage = "Graph:MaxConcurrentCalls must be between 1 and 16.")]
-    public int MaxConcurrentCalls { get; set; } = 4;
+    public int MaxConcurrentCalls { get; set; } = 8;
 
     /// <summary>Time allowed for one try of one HTTP call (unless <c>Graph:Retry:AttemptTimeout</c> says otherwise).</summary>
     [Range(1, 300, ErrorMessage = "Graph:TimeoutSeconds must be between 1 and 300.")]

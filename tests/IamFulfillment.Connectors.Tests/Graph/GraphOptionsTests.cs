@@ -28,7 +28,7 @@ public sealed class GraphOptionsTests
         Assert.Equal("https://graph.microsoft.com/v1.0", options.BaseUrl);
         Assert.True(options.Batching);
         Assert.Equal(20, options.MaxBatchSize);
-        Assert.Equal(4, options.MaxConcurrentCalls);
+        Assert.Equal(8, options.MaxConcurrentCalls);
         Assert.Equal(30, options.TimeoutSeconds);
         Assert.Equal(TimeSpan.FromSeconds(30), retry.AttemptTimeout);
         Assert.Equal(4, retry.MaxAttempts);

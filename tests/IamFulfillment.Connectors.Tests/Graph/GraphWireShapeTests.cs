@@ -17,7 +17,13 @@ public sealed class GraphWireShapeTests : IDisposable
     private readonly WireMockServer _server = WireMockServer.Start();
     private readonly ServiceProvider _services;
 
-    public GraphWireShapeTests() => _services = GraphHarness.BuildServices(GraphHarness.Settings(_server.Url + "/v1.0"));
+    public GraphWireShapeTests()
+    {
+        // Batch concurrent requests whatever the rate, so the batch wire shape can be checked with three requests.
+        var settings = GraphHarness.Settings(_server.Url + "/v1.0");
+        settings["Graph:BatchingMinRate"] = "0";
+        _services = GraphHarness.BuildServices(settings);
+    }
 
     private IDirectory Directory => _services.GetRequiredService<IDirectory>();
 
