@@ -35,7 +35,11 @@ public static class ServiceNowServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ServiceNowOptions>, ServiceNowOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
 
+        // The factory's default request logging is removed: at Trace it hands header values (the Authorization
+        // header) to structured sinks unredacted, and its request lines carry user names from encoded queries.
+        // The connector and the retry layer log what matters.
         services.AddHttpClient(ServiceNowClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .RemoveAllLoggers()
             .AddHttpMessageHandler(sp => new RetryHandler(
                 ServiceNowErrors.System,
                 sp.GetRequiredService<IOptions<ServiceNowOptions>>().Value.Retry,
