@@ -140,8 +140,22 @@ public sealed partial class ServiceNowSandbox
         }
     }
 
-    /// <summary>A copy of a record, or null.</summary>
-    public IReadOnlyDictionary<string, string>? Record(string table, string sysId) => Tables.Get(table, sysId);
+    /// <summary>A copy of a record with every column of its table (empty when unset), or null.</summary>
+    public IReadOnlyDictionary<string, string>? Record(string table, string sysId)
+    {
+        if (Tables.Get(table, sysId) is not { } stored)
+        {
+            return null;
+        }
+
+        var record = Tables.ColumnsOf(table).ToDictionary(c => c, _ => string.Empty, StringComparer.Ordinal);
+        foreach (var (name, value) in stored)
+        {
+            record[name] = value;
+        }
+
+        return record;
+    }
 
     /// <summary>Journal entries (comments, work notes) of a record, oldest first.</summary>
     public IReadOnlyList<SandboxJournalEntry> JournalOf(string sysId) =>

@@ -75,6 +75,7 @@ public sealed partial class ServiceNowSandbox : IDisposable
             ["user_name"] = Options.IntegrationUserName, ["name"] = "IAM Fulfillment Integration", ["active"] = "true",
         }, "system");
 
+        WireMockStartup.SkipPluginScan();
         var settings = new WireMockServerSettings
         {
             Port = Options.Port ?? 0,
