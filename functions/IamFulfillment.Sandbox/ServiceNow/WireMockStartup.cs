@@ -5,11 +5,12 @@ namespace IamFulfillment.Sandbox.ServiceNow;
 
 /// <summary>
 /// WireMock.Net looks for an optional MimeKit plugin (multipart bodies) on the first request of a process by
-/// loading every DLL in the application folder; next to the 45 MB Graph SDK that takes seconds. The sandbox never
-/// parses multipart bodies, so it records "no plugin" in WireMock's type cache up front. Best effort: if
-/// WireMock's internals change, nothing happens and the first request is merely slow.
+/// loading every DLL in the application folder; next to the 45 MB Graph SDK that takes seconds. The sandboxes never
+/// parse multipart bodies, so <see cref="SkipPluginScan"/> records "no plugin" in WireMock's type cache up front;
+/// call it before the first WireMock server of a process starts. Best effort: if WireMock's internals change,
+/// nothing happens and the first request is merely slow.
 /// </summary>
-internal static class WireMockStartup
+public static class WireMockStartup
 {
     private static int _done;
 
