@@ -216,7 +216,8 @@ public sealed partial class ServiceNowTicketSystem : ITicketSystem
 
     private async Task<IReadOnlyList<RawApproval>> ListApprovalsAsync(string taskSysId, ApprovalScope scope, CancellationToken cancellationToken)
     {
-        var rows = await _client.ListAsync("sysapproval_approver", $"sysapproval={taskSysId}^ORDERBYsys_created_on", ApprovalFields, cancellationToken);
+        // Task approvals name the task in sysapproval; flow approvals may only fill document_id.
+        var rows = await _client.ListAsync("sysapproval_approver", $"sysapproval={taskSysId}^ORdocument_id={taskSysId}^ORDERBYsys_created_on", ApprovalFields, cancellationToken);
         return [.. rows.Select(r => new RawApproval(new Row(r), scope))];
     }
 

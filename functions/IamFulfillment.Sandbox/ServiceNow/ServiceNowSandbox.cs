@@ -115,7 +115,10 @@ public sealed partial class ServiceNowSandbox : IDisposable
         set => Interlocked.Exchange(ref _latencyTicks, value.Ticks);
     }
 
-    /// <summary>Every call so far, oldest first.</summary>
+    /// <summary>How many calls <see cref="Calls"/> keeps (the oldest are dropped), so long benchmark runs stay small.</summary>
+    public int MaxCallLog { get; set; } = 100_000;
+
+    /// <summary>Every call so far (up to <see cref="MaxCallLog"/>), oldest first.</summary>
     public IReadOnlyList<SandboxCall> Calls => [.. _calls];
 
     /// <summary>The most calls that were in progress at once (shows whether a client runs calls in parallel).</summary>
@@ -166,7 +169,7 @@ public sealed partial class ServiceNowSandbox : IDisposable
             var fault = Faults.Next(method, path);
             if (fault?.Kind == SandboxFaultKind.ConnectionReset)
             {
-                _calls.Enqueue(new SandboxCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind));
+                Log(new SandboxCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind));
                 context.Abort();
                 return;
             }
@@ -177,11 +180,19 @@ public sealed partial class ServiceNowSandbox : IDisposable
             }
 
             await next();
-            _calls.Enqueue(new SandboxCall(method, path, query, _time.GetUtcNow(), context.Response.StatusCode, fault?.Kind));
+            Log(new SandboxCall(method, path, query, _time.GetUtcNow(), context.Response.StatusCode, fault?.Kind));
         }
         finally
         {
             Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private void Log(SandboxCall call)
+    {
+        _calls.Enqueue(call);
+        while (_calls.Count > MaxCallLog && _calls.TryDequeue(out _))
+        {
         }
     }
 

@@ -18,6 +18,16 @@ public sealed class ServiceNowTables
     /// <summary>Tables that extend task: a reference to "task" resolves in any of them.</summary>
     private static readonly string[] TaskTables = ["sc_req_item", "sc_request", "sc_task"];
 
+    /// <summary>Fields with an equality index, so benchmark-sized tables are not scanned under the lock.</summary>
+    private static readonly Dictionary<string, string[]> IndexedFields = new(StringComparer.Ordinal)
+    {
+        ["sys_audit"] = ["documentkey"],
+        ["sys_journal_field"] = ["element_id"],
+        ["sc_item_option_mtom"] = ["request_item", "sc_item_option"],
+        ["sysapproval_approver"] = ["sysapproval", "document_id"],
+        ["sc_req_item"] = ["request"],
+    };
+
     private static readonly string[] SystemFields = ["sys_id", "sys_created_on", "sys_created_by", "sys_updated_on", "sys_updated_by", "sys_mod_count"];
 
     private readonly object _gate = new();
@@ -204,7 +214,9 @@ public sealed class ServiceNowTables
                 var old = record.GetValueOrDefault(name) ?? string.Empty;
                 if (!string.Equals(old, value, StringComparison.Ordinal))
                 {
+                    t.Unindex(record, name);
                     record[name] = value;
+                    t.Index(record, name);
                     changed.Add((name, old, value));
                 }
             }
@@ -276,7 +288,7 @@ public sealed class ServiceNowTables
                 }
             }
 
-            IEnumerable<Dictionary<string, string>> rows = t.Rows.Where(r => query.Matches(f => ResolveLocked(table, r, f), f => Walk(table, f).Known));
+            IEnumerable<Dictionary<string, string>> rows = (t.Candidates(query) ?? t.Rows).Where(r => query.Matches(f => ResolveLocked(table, r, f), f => Walk(table, f).Known));
             IOrderedEnumerable<Dictionary<string, string>>? ordered = null;
             foreach (var (field, descending) in query.OrderBy)
             {
@@ -423,10 +435,16 @@ public sealed class ServiceNowTables
     public static string NewSysId() => Guid.NewGuid().ToString("N");
 
     private void Define(string name, string[] columns, Dictionary<string, string> references, string[]? journal = null) =>
-        _tables[name] = new Table(columns, references, journal ?? []);
+        _tables[name] = new Table(columns, references, journal ?? [], IndexedFields.GetValueOrDefault(name) ?? []);
 
-    private sealed class Table(string[] columns, Dictionary<string, string> references, string[] journal)
+    private sealed class Table(string[] columns, Dictionary<string, string> references, string[] journal, string[] indexed)
     {
+        private readonly Dictionary<string, Dictionary<string, List<Dictionary<string, string>>>> _indexes =
+            indexed.ToDictionary(f => f, _ => new Dictionary<string, List<Dictionary<string, string>>>(StringComparer.OrdinalIgnoreCase), StringComparer.Ordinal);
+
+        private readonly Dictionary<string, long> _order = new(StringComparer.Ordinal);
+        private long _next;
+
         public HashSet<string> Columns { get; } = new(columns, StringComparer.Ordinal);
         public Dictionary<string, string> References { get; } = references;
         public HashSet<string> Journal { get; } = new(journal, StringComparer.Ordinal);
@@ -437,6 +455,11 @@ public sealed class ServiceNowTables
         {
             Rows.Add(record);
             ById[record["sys_id"]] = record;
+            _order[record["sys_id"]] = _next++;
+            foreach (var field in _indexes.Keys)
+            {
+                Index(record, field);
+            }
         }
 
         public bool Remove(string sysId)
@@ -447,7 +470,61 @@ public sealed class ServiceNowTables
             }
 
             Rows.Remove(record);
+            _order.Remove(sysId);
+            foreach (var field in _indexes.Keys)
+            {
+                Unindex(record, field);
+            }
+
             return true;
+        }
+
+        public void Index(Dictionary<string, string> record, string field)
+        {
+            if (_indexes.TryGetValue(field, out var index))
+            {
+                var value = record.GetValueOrDefault(field) ?? string.Empty;
+                if (!index.TryGetValue(value, out var rows))
+                {
+                    index[value] = rows = [];
+                }
+
+                rows.Add(record);
+            }
+        }
+
+        public void Unindex(Dictionary<string, string> record, string field)
+        {
+            if (_indexes.TryGetValue(field, out var index) && index.TryGetValue(record.GetValueOrDefault(field) ?? string.Empty, out var rows))
+            {
+                rows.Remove(record);
+            }
+        }
+
+        /// <summary>
+        /// The rows a single-group query can match, from an index on a condition every match must meet
+        /// (<c>field=value</c> or <c>fieldINa,b</c> on its own in an AND clause); null when no index applies.
+        /// </summary>
+        public IEnumerable<Dictionary<string, string>>? Candidates(EncodedQuery query)
+        {
+            if (query.Groups.Count != 1)
+            {
+                return null;
+            }
+
+            foreach (var clause in query.Groups[0])
+            {
+                if (clause.Count == 1 && clause[0] is { Operator: "=" or "IN" } condition && _indexes.TryGetValue(condition.Field, out var index))
+                {
+                    var values = condition.Operator == "=" ? [condition.Value] : condition.Value.Split(',');
+                    return values.Distinct(StringComparer.OrdinalIgnoreCase)
+                        .SelectMany(v => index.TryGetValue(v, out var rows) ? rows : [])
+                        .OrderBy(r => _order[r["sys_id"]])
+                        .ToList();
+                }
+            }
+
+            return null;
         }
     }
 }

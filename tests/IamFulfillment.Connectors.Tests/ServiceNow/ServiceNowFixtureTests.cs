@@ -30,7 +30,7 @@ public class ServiceNowFixtureTests
         server.Given(Request.Create().WithPath($"/api/now/table/sc_req_item/{RitmId}").UsingGet())
             .AtPriority(1)
             .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(Fixture("ritm_default_representation.json")));
-        server.Given(Request.Create().WithPath("/api/now/table/sysapproval_approver").WithParam("sysparm_query", $"sysapproval={RitmId}^ORDERBYsys_created_on").UsingGet())
+        server.Given(Request.Create().WithPath("/api/now/table/sysapproval_approver").WithParam("sysparm_query", $"sysapproval={RitmId}^ORdocument_id={RitmId}^ORDERBYsys_created_on").UsingGet())
             .AtPriority(1)
             .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(Fixture("sysapproval_approver_list.json")));
         using var provider = Provider(server.Url!);

@@ -136,6 +136,24 @@ public class ServiceNowReadTests
         Assert.Null(open.DecidedAt);
     }
 
+    [Fact]
+    public async Task Read_ApprovalThatNamesTheItemOnlyInDocumentId_IsRead()
+    {
+        using var host = ServiceNowTestHost.Start();
+        var org = host.SeedOrg();
+        var ritm = host.SeedGrant(org);
+        host.Sandbox.Tables.Insert("sysapproval_approver", new Dictionary<string, string?>
+        {
+            ["approver"] = org.Carol, ["state"] = "approved", ["document_id"] = ritm.SysId, ["source_table"] = "sc_req_item",
+        }, "carol");
+
+        var approval = Assert.Single((await host.TicketSystem.ReadAsync(ritm.SysId, default)).Approvals);
+
+        Assert.Equal(ApprovalState.Approved, approval.State);
+        Assert.Equal(ApprovalScope.Item, approval.Scope);
+        Assert.Null(approval.ActedBy);
+    }
+
     [Theory]
     [InlineData("approved", ApprovalState.Approved)]
     [InlineData("rejected", ApprovalState.Rejected)]

@@ -62,6 +62,21 @@ public class ServiceNowSandboxTests : IDisposable
     }
 
     [Fact]
+    public void Query_OnAnIndexedField_FollowsUpdatesAndKeepsInsertionOrder()
+    {
+        var first = _sandbox.Tables.Insert("sc_item_option_mtom", new Dictionary<string, string?> { ["request_item"] = "a", ["sc_item_option"] = "x" }, "admin");
+        var second = _sandbox.Tables.Insert("sc_item_option_mtom", new Dictionary<string, string?> { ["request_item"] = "b", ["sc_item_option"] = "y" }, "admin");
+        var third = _sandbox.Tables.Insert("sc_item_option_mtom", new Dictionary<string, string?> { ["request_item"] = "a", ["sc_item_option"] = "z" }, "admin");
+        _sandbox.Tables.Update("sc_item_option_mtom", first, new Dictionary<string, string?> { ["request_item"] = "b" }, "admin");
+
+        Assert.Equal([third], _sandbox.Tables.Query("sc_item_option_mtom", "request_item=a").Select(r => r["sys_id"]));
+        Assert.Equal([first, second], _sandbox.Tables.Query("sc_item_option_mtom", "request_item=B").Select(r => r["sys_id"]));
+        Assert.Equal([first, second, third], _sandbox.Tables.Query("sc_item_option_mtom", "request_itemINa,b").Select(r => r["sys_id"]));
+        Assert.Equal([second], _sandbox.Tables.Query("sc_item_option_mtom", "request_itemINa,b^sc_item_option=y").Select(r => r["sys_id"]));
+        Assert.Equal([first, third], _sandbox.Tables.Query("sc_item_option_mtom", "request_item=a^ORsc_item_option=x").Select(r => r["sys_id"]));
+    }
+
+    [Fact]
     public async Task List_NoMatch_IsAnEmptyListOnV2_And404OnV1()
     {
         using var v2 = await _http.GetAsync("/api/now/table/sys_user?sysparm_query=user_name=nobody");
