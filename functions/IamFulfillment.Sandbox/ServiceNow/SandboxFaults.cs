@@ -20,8 +20,14 @@ public enum SandboxFaultKind
 
 public sealed record SandboxFault(SandboxFaultKind Kind, int RetryAfterSeconds);
 
-/// <summary>One call the sandbox answered (or dropped, <see cref="Status"/> 0).</summary>
-public sealed record SandboxCall(string Method, string Path, string Query, DateTimeOffset At, int Status, SandboxFaultKind? Fault);
+/// <summary>
+/// One call the sandbox answered (or dropped, <see cref="Status"/> 0), with the request headers that matter to
+/// the Table API: Accept, Content-Type, X-no-response-body, and the Authorization scheme (never its value).
+/// </summary>
+public sealed record SandboxCall(string Method, string Path, string Query, DateTimeOffset At, int Status, SandboxFaultKind? Fault)
+{
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>
 /// Decides which calls fail and how: scripted faults (the next N matching calls) first, then random faults drawn

@@ -166,10 +166,24 @@ public sealed partial class ServiceNowSandbox : IDisposable
             var method = context.Request.Method;
             var path = context.Request.Path.Value ?? "/";
             var query = context.Request.QueryString.Value ?? string.Empty;
+            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var name in new[] { "Accept", "Content-Type", "X-no-response-body" })
+            {
+                if (context.Request.Headers.TryGetValue(name, out var value))
+                {
+                    headers[name] = value.ToString();
+                }
+            }
+
+            if (context.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization)
+            {
+                headers["Authorization"] = authorization.Split(' ')[0];
+            }
+
             var fault = Faults.Next(method, path);
             if (fault?.Kind == SandboxFaultKind.ConnectionReset)
             {
-                Log(new SandboxCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind));
+                Log(new SandboxCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind) { Headers = headers });
                 context.Abort();
                 return;
             }
@@ -180,7 +194,7 @@ public sealed partial class ServiceNowSandbox : IDisposable
             }
 
             await next();
-            Log(new SandboxCall(method, path, query, _time.GetUtcNow(), context.Response.StatusCode, fault?.Kind));
+            Log(new SandboxCall(method, path, query, _time.GetUtcNow(), context.Response.StatusCode, fault?.Kind) { Headers = headers });
         }
         finally
         {

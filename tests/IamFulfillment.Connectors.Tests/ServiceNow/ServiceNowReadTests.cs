@@ -316,6 +316,11 @@ public class ServiceNowReadTests
 
         // Wave 1: item, variables, approvals, item audit. Wave 2: parent approvals, variable audit, users (person variable + delegate).
         Assert.Equal(7, host.Sandbox.CallCount("GET"));
+        Assert.All(host.Sandbox.Calls, c =>
+        {
+            Assert.Equal("application/json", c.Headers["Accept"]);
+            Assert.Contains("sysparm_exclude_reference_link=true", c.Query, StringComparison.Ordinal);
+        });
         Assert.True(host.Sandbox.PeakConcurrency >= 4, $"peak concurrency {host.Sandbox.PeakConcurrency}");
         Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(150 * 4), $"took {watch.ElapsedMilliseconds} ms for 7 calls of 150 ms");
     }

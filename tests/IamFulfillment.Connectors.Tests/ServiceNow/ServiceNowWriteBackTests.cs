@@ -29,6 +29,10 @@ public class ServiceNowWriteBackTests
         Assert.Equal("PATCH", call.Method);
         Assert.Equal($"/api/now/table/sc_req_item/{ritm.SysId}", call.Path);
         Assert.Equal(204, call.Status); // X-no-response-body honoured
+        Assert.Equal("application/json", call.Headers["Accept"]);
+        Assert.StartsWith("application/json", call.Headers["Content-Type"], StringComparison.Ordinal);
+        Assert.Equal("true", call.Headers["X-no-response-body"]);
+        Assert.Equal("Basic", call.Headers["Authorization"]);
 
         var item = host.Sandbox.Record("sc_req_item", ritm.SysId)!;
         Assert.Equal("3", item["state"]);
