@@ -8,7 +8,6 @@ using IamFulfillment.Core.Processing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace IamFulfillment.Hosting;
 

@@ -51,7 +51,9 @@ public sealed partial class ServiceNowTicketSystem : ITicketSystem
 
     public ServiceNowFieldMap FieldMap { get; }
 
-    public async Task<TicketSnapshot> ReadAsync(string key, CancellationToken cancellationToken)
+    public Task<TicketSnapshot> ReadAsync(string key, CancellationToken cancellationToken) => ReadAsync(key, null, cancellationToken);
+
+    public async Task<TicketSnapshot> ReadAsync(string key, ReadProgress? progress, CancellationToken cancellationToken)
     {
         var sysId = ServiceNowQuery.SysId(key, nameof(key));
         var ticket = new TicketRef(TicketSystemKind.ServiceNow, sysId);
@@ -71,6 +73,7 @@ public sealed partial class ServiceNowTicketSystem : ITicketSystem
         var item = await itemTask is { } found ? new Row(found) : throw new TicketNotFoundException(ticket);
         var variables = (await variablesTask).Select(r => new Variable(new Row(r))).Where(v => v.Name.Length > 0).ToList();
         var itemApprovals = await itemApprovalsTask;
+        ReportPeople(progress, item, variables, itemApprovals);
 
         // Wave 2: what the first answers point at.
         var requestId = item["request"];
@@ -136,7 +139,7 @@ public sealed partial class ServiceNowTicketSystem : ITicketSystem
         return snapshot;
     }
 
-    public async Task WriteBackAsync(TicketSnapshot ticket, WriteBack writeBack, CancellationToken cancellationToken)
+    public async Task<WriteBackReceipt> WriteBackAsync(TicketSnapshot ticket, WriteBack writeBack, CancellationToken cancellationToken)
     {
         var sysId = KeyOf(ticket);
         var marker = NeutralisedMarker(writeBack.Marker);
@@ -178,7 +181,7 @@ public sealed partial class ServiceNowTicketSystem : ITicketSystem
 
         if (values.Count == 0)
         {
-            return;
+            return new WriteBackReceipt(null);
         }
 
         if (!await _client.PatchAsync(ItemTable, sysId, values, cancellationToken))
@@ -187,6 +190,27 @@ public sealed partial class ServiceNowTicketSystem : ITicketSystem
         }
 
         LogWrittenBack(sysId, ticket.Number, writeBack.Outcome, values.GetValueOrDefault("state") ?? "unchanged", values.ContainsKey("assignment_group"));
+        return new WriteBackReceipt(values.GetValueOrDefault("state"));
+    }
+
+    /// <summary>
+    /// Tells the caller who the item names as soon as the first wave is in, so directory lookups overlap the second
+    /// wave. A requested-for variable that holds another user than the item's field is only known after wave 2.
+    /// </summary>
+    private void ReportPeople(ReadProgress? progress, Row item, IReadOnlyList<Variable> variables, IReadOnlyList<RawApproval> approvals)
+    {
+        if (progress is null)
+        {
+            return;
+        }
+
+        var itemRequestedFor = Person(item, "requested_for");
+        var variable = variables.FirstOrDefault(v => FieldMap.FieldsOf(v.Name).Contains(RequestFields.RequestedFor));
+        var requestedFor = variable is null || string.Equals(variable.Value, item["requested_for"], StringComparison.OrdinalIgnoreCase)
+            ? itemRequestedFor
+            : null;
+        var others = approvals.Where(a => a.State == ApprovalState.Approved).Select(a => a.Approver).Where(p => p.ItsmId.Length > 0).ToList();
+        progress.PeopleKnown(requestedFor, Person(item, "opened_by"), others);
     }
 
     public async Task<bool> ShowsMarkerAsync(TicketSnapshot ticket, string marker, CancellationToken cancellationToken)
