@@ -63,7 +63,7 @@ public sealed class JiraClient
         var response = await ExecuteAsync(request, cancellationToken);
         if (!response.IsSuccessful)
         {
-            if (response.ResponseStatus == ResponseStatus.Completed && tolerated.Contains(response.StatusCode))
+            if (response.StatusCode != 0 && tolerated.Contains(response.StatusCode))
             {
                 return new JiraWriteResult(response.StatusCode, null);
             }

@@ -11,7 +11,8 @@ internal static class JiraErrors
 
     public static ConnectorException From(RestResponse response, string what, DateTimeOffset now)
     {
-        if (response.ResponseStatus != ResponseStatus.Completed || response.StatusCode == 0)
+        // RestSharp reports an HTTP error status as ResponseStatus.Error too: only a missing status means no answer came.
+        if (response.StatusCode == 0)
         {
             var reason = response.ErrorException switch
             {
