@@ -386,8 +386,8 @@ public sealed partial class JiraSandbox
 
         if (expand.Contains("changelog", StringComparer.OrdinalIgnoreCase))
         {
-            // Like Jira Cloud: only the most recent 100 histories come with the issue; the total tells there are more.
-            var recent = issue.Histories.Skip(Math.Max(0, issue.Histories.Count - 100)).ToList();
+            // Like Jira Cloud: only the most recent 100 histories come with the issue, newest first; the total tells there are more.
+            var recent = issue.Histories.Skip(Math.Max(0, issue.Histories.Count - 100)).Reverse().ToList();
             json["changelog"] = new JsonObject
             {
                 ["startAt"] = 0,
