@@ -27,6 +27,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
     private const int CommentPageSize = 100;
     private const int ChangelogPageSize = 100;
     private const int MaxPages = 100;
+    private const int MaxCommentLength = 32_000;
 
     private readonly JiraClient _client;
     private readonly JiraOptions _options;
@@ -176,8 +177,25 @@ public sealed partial class JiraTicketSystem : ITicketSystem
     /// <summary>The line a marker is written as: neutralised like the text above it, so it renders as itself and is found as written.</summary>
     internal static string MarkerLine(string marker) => Markup.ForJiraWiki(marker);
 
-    /// <summary>The comment body: the neutralised text, then the marker on its own last line.</summary>
-    internal static string CommentBody(string text, string marker) => Markup.ForJiraWiki(text.TrimEnd()) + "\n" + MarkerLine(marker);
+    /// <summary>
+    /// The comment body: the neutralised text, then the marker on its own last line. Jira refuses text fields over
+    /// 32,767 characters, and escaping can double the length, so an overlong text is shortened before it is escaped
+    /// (never cutting an escape in two) and the marker always survives.
+    /// </summary>
+    internal static string CommentBody(string text, string marker)
+    {
+        var markerLine = MarkerLine(marker);
+        var room = MaxCommentLength - markerLine.Length - 2;
+        var plain = text.TrimEnd();
+        var escaped = Markup.ForJiraWiki(plain);
+        while (escaped.Length > room && plain.Length > 0)
+        {
+            plain = plain[..Math.Max(0, plain.Length - Math.Max(1, (escaped.Length - room + 1) / 2) - 1)];
+            escaped = Markup.ForJiraWiki(plain) + "…";
+        }
+
+        return escaped + "\n" + markerLine;
+    }
 
     internal static bool IsIssueKey(string? key) => key is { Length: <= 64 } && IssueKey().IsMatch(key);
 
