@@ -230,6 +230,22 @@ public sealed partial class JiraSandbox
         }
     }
 
+    /// <summary>An agent moves the request to another request type (recorded in the changelog as the Customer Request Type field).</summary>
+    public void ChangeRequestType(string issueKey, string requestTypeId, string actorId, DateTimeOffset? at = null)
+    {
+        lock (_gate)
+        {
+            var issue = Issue(issueKey);
+            var from = _requestTypes[issue.RequestTypeId];
+            var to = _requestTypes[requestTypeId];
+            var history = new JiraHistory { Id = NextId(), AuthorId = actorId, Created = at ?? Now() };
+            history.Items.Add(new JiraChangeItem("Customer Request Type", "custom", Options.RequestTypeFieldId, null, from.Name, null, to.Name));
+            issue.Histories.Add(history);
+            issue.RequestTypeId = to.Id;
+            Touch(issue, actorId, history.Created, "issue_updated");
+        }
+    }
+
     public void AddComment(string issueKey, string authorId, string body, bool isPublic = true, DateTimeOffset? at = null)
     {
         lock (_gate)

@@ -25,15 +25,10 @@ public sealed class JiraReliabilityTests : IDisposable
 
         var read = connector.ReadAsync(key, CancellationToken.None);
         await WaitForAsync(() => _world.Sandbox.Calls.Any(c => c.Status == 429));
-        await Task.Delay(200);
-        clock.Advance(TimeSpan.FromSeconds(2.5));
-        await Task.Delay(200);
-        Assert.Equal(1, _world.Sandbox.CallCount("GET", "/approval")); // not before Retry-After
-        Assert.False(read.IsCompleted);
-
-        clock.Advance(TimeSpan.FromSeconds(0.6));
+        var waited = await AdvanceUntilAsync(clock, () => _world.Sandbox.CallCount("GET", "/approval") == 2);
         var ticket = await read.WaitAsync(TimeSpan.FromSeconds(10));
 
+        Assert.InRange(waited, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(4.5)); // not before Retry-After, not much after
         Assert.Equal(key, ticket.Number);
         Assert.Equal(2, _world.Sandbox.CallCount("GET", "/approval"));
     }
@@ -50,14 +45,11 @@ public sealed class JiraReliabilityTests : IDisposable
 
         var read = connector.ReadAsync(key, CancellationToken.None);
         await WaitForAsync(() => _world.Sandbox.Calls.Any(c => c.Status == 429));
-        await Task.Delay(200);
-        clock.Advance(TimeSpan.FromSeconds(4));
-        await Task.Delay(200);
-        Assert.Equal(1, _world.Sandbox.CallCount("GET", "/rest/api/3/issue/"));
-
-        clock.Advance(TimeSpan.FromSeconds(1.1));
+        await AdvanceUntilAsync(clock, () => _world.Sandbox.CallCount("GET", "/rest/api/3/issue/") == 2);
         await read.WaitAsync(TimeSpan.FromSeconds(10));
 
+        var retriedAt = _world.Sandbox.Calls.Last(c => c.Path.StartsWith("/rest/api/3/issue/", StringComparison.Ordinal)).At;
+        Assert.InRange(retriedAt, new DateTimeOffset(2026, 11, 26, 12, 2, 0, TimeSpan.Zero), new DateTimeOffset(2026, 11, 26, 12, 2, 1, TimeSpan.Zero));
         Assert.Equal(2, _world.Sandbox.CallCount("GET", "/rest/api/3/issue/"));
     }
 
@@ -209,6 +201,21 @@ public sealed class JiraReliabilityTests : IDisposable
 
         Assert.Contains(_world.Sandbox.Calls, c => c.Fault is not null);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Moves the fake clock on in small steps until <paramref name="condition"/> holds; returns how far it went.</summary>
+    private static async Task<TimeSpan> AdvanceUntilAsync(FakeTimeProvider clock, Func<bool> condition)
+    {
+        var start = clock.GetUtcNow();
+        var watch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "timed out waiting for the retry");
+            clock.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(15);
+        }
+
+        return clock.GetUtcNow() - start;
     }
 
     private static async Task WaitForAsync(Func<bool> condition)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Policy;
 using IamFulfillment.Core.Ports;
@@ -70,24 +69,6 @@ public sealed class JiraWriteBackTests : IDisposable
         Assert.Equal("Declined", receipt.StateWritten);
         Assert.Equal("Declined", _world.Sandbox.StatusOf(key));
         Assert.Equal(0, _world.Sandbox.CallCount("GET"));
-    }
-
-    [Fact]
-    public async Task WriteBack_IndependentWrites_RunInParallel()
-    {
-        var key = _world.CreateAccessRequest();
-        var connector = _world.Connector();
-        var ticket = await connector.ReadAsync(key, CancellationToken.None);
-        _world.Sandbox.ResetCalls();
-        _world.Sandbox.Latency = TimeSpan.FromMilliseconds(150);
-
-        var watch = Stopwatch.StartNew();
-        await connector.WriteBackAsync(ticket, Fulfilled(), CancellationToken.None);
-        watch.Stop();
-
-        Assert.Equal(3, _world.Sandbox.Calls.Count);
-        Assert.Equal(3, _world.Sandbox.PeakConcurrency);
-        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(2 * 150), $"the write-back took {watch.ElapsedMilliseconds} ms for one round trip of 150 ms");
     }
 
     [Fact]
