@@ -101,7 +101,23 @@ public sealed partial class JiraTicketSystem : ITicketSystem
         }
 
         // Decide the transition before writing anything: a refused transition must not leave a comment behind it.
-        var plan = writeBack.ChangeState ? await PlanTransitionAsync(ticket, writeBack, cancellationToken) : null;
+        // An escalation is the exception: people must see it even when the workflow will not move the ticket,
+        // so it is written without the move and the note says why.
+        TransitionPlan? plan = null;
+        string? unmoved = null;
+        if (writeBack.ChangeState)
+        {
+            try
+            {
+                plan = await PlanTransitionAsync(ticket, writeBack, cancellationToken);
+            }
+            catch (ConnectorException ex) when (writeBack.Outcome == Outcome.Escalated && ex.Status is null && ex is not TransientConnectorException)
+            {
+                unmoved = ex.Message;
+                LogEscalatedUnmoved(_logger, key, ticket.RawState);
+            }
+        }
+
         var fields = writeBack.ChangeState && writeBack.Outcome == Outcome.Escalated && writeBack.Queue is { JiraFields.Count: > 0 } queue
             ? queue.JiraFields
             : null;
@@ -112,9 +128,10 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             writes.Add(CommentAsync(key, writeBack.CustomerComment, writeBack.Marker, isPublic: true, cancellationToken));
         }
 
-        if (!string.IsNullOrWhiteSpace(writeBack.InternalNote))
+        var note = unmoved is null ? writeBack.InternalNote : $"{writeBack.InternalNote}\n\nThe ticket was not moved to the escalation queue's status: {unmoved}".TrimStart();
+        if (!string.IsNullOrWhiteSpace(note))
         {
-            writes.Add(CommentAsync(key, writeBack.InternalNote, writeBack.Marker, isPublic: false, cancellationToken));
+            writes.Add(CommentAsync(key, note, writeBack.Marker, isPublic: false, cancellationToken));
         }
 
         if (plan?.Transition is { } transition)
@@ -697,6 +714,9 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
     [LoggerMessage(EventId = 3202, Level = LogLevel.Information, Message = "Jira {Key} written ({Outcome}): customer comment {Comment}, internal note {Note}, transition {Transition} to {Status}, {Fields} fields set")]
     private static partial void LogWritten(ILogger logger, string key, Outcome outcome, bool comment, bool note, string? transition, string? status, int fields);
+
+    [LoggerMessage(EventId = 3205, Level = LogLevel.Warning, Message = "Jira {Key}: the escalation transition is not available from status {Status}; escalated without moving the ticket")]
+    private static partial void LogEscalatedUnmoved(ILogger logger, string key, string status);
 
     [LoggerMessage(EventId = 3203, Level = LogLevel.Warning, Message = "Jira {Key}: transition {Transition} was refused with the list from the read; resolving it against the workflow again")]
     private static partial void LogTransitionRetry(ILogger logger, string key, string transition);

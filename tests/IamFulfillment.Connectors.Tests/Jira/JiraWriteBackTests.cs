@@ -141,6 +141,27 @@ public sealed class JiraWriteBackTests : IDisposable
     }
 
     [Fact]
+    public async Task WriteBack_EscalationTransitionNotAvailable_StillWritesTheEscalationSayingWhy()
+    {
+        var key = _world.CreateAccessRequest(status: "Waiting for approval");
+        var connector = _world.Connector();
+        var ticket = await connector.ReadAsync(key, CancellationToken.None);
+
+        var receipt = await connector.WriteBackAsync(ticket, new WriteBack
+        {
+            Outcome = Outcome.Escalated, Queue = new EscalationQueue { Id = "onCall", JiraTransition = "Escalate" },
+            InternalNote = "ESCALATION: the directory is failing.", CustomerComment = "A person will finish this.", Marker = Marker,
+        }, CancellationToken.None);
+
+        Assert.Null(receipt.StateWritten);
+        Assert.Equal("Waiting for approval", _world.Sandbox.StatusOf(key));
+        var note = Assert.Single(_world.Sandbox.Comments(key), c => !c.Public);
+        Assert.Contains("not moved", note.Body, StringComparison.Ordinal);
+        Assert.Contains("Escalate", note.Body, StringComparison.Ordinal);
+        Assert.Single(_world.Sandbox.Comments(key), c => c.Public);
+    }
+
+    [Fact]
     public async Task WriteBack_WorkflowMovedSinceTheRead_ResolvesTheTransitionAgain()
     {
         // Two transitions share the name "Resolve", from different statuses: the one the read saw is gone by the write.
