@@ -1,0 +1,51 @@
+using IamFulfillment.Connectors.Http;
+using IamFulfillment.Core.Ports;
+using RestSharp;
+
+namespace IamFulfillment.Connectors.Jira;
+
+/// <summary>Turns an unsuccessful RestSharp response into a typed connector error: status and request id, never the body.</summary>
+internal static class JiraErrors
+{
+    public const string System = "Jira";
+
+    public static ConnectorException From(RestResponse response, string what, DateTimeOffset now)
+    {
+        // RestSharp reports an HTTP error status as ResponseStatus.Error too: only a missing status means no answer came.
+        if (response.StatusCode == 0)
+        {
+            var reason = response.ErrorException switch
+            {
+                TimeoutException => "no answer in time",
+                HttpRequestException => "the connection failed",
+                _ => "no answer",
+            };
+            return new TransientConnectorException(System, null, $"{what}: {reason}", inner: response.ErrorException);
+        }
+
+        using var message = new HttpResponseMessage(response.StatusCode);
+        foreach (var header in response.Headers ?? [])
+        {
+            if (header.Name is { } name)
+            {
+                message.Headers.TryAddWithoutValidation(name, header.Value?.ToString());
+            }
+        }
+
+        return HttpFailures.From(System, response.StatusCode, message.Headers, what, now);
+    }
+
+    /// <summary>A success status whose body is not the API's JSON (a proxy or login page answered instead).</summary>
+    public static TransientConnectorException NotJson(RestResponse response, string what, Exception? inner) =>
+        new(System, (int)response.StatusCode, $"{what}: the answer was not Jira JSON", inner: inner);
+
+    /// <summary>The configured transition cannot be taken from the issue's current status: a workflow or configuration problem, not transient.</summary>
+    public static ConnectorException TransitionUnavailable(string issueKey, string configured, string key, string? currentStatus, IEnumerable<string> available)
+    {
+        var names = available.ToList();
+        var list = names.Count == 0 ? "none" : string.Join(", ", names.Select(n => $"\"{n}\""));
+        var from = currentStatus is null ? "" : $" from status \"{currentStatus}\"";
+        return new ConnectorException(System, null,
+            $"transition \"{configured}\" ({key}) is not available for {issueKey}{from}; available transitions: {list}. Check {key} against the project's workflow.");
+    }
+}

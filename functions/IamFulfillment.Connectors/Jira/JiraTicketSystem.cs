@@ -1,0 +1,738 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using IamFulfillment.Core.Decisions;
+using IamFulfillment.Core.Model;
+using IamFulfillment.Core.Ports;
+using IamFulfillment.Core.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RestSharp;
+
+namespace IamFulfillment.Connectors.Jira;
+
+/// <summary>
+/// Jira Service Management as the core's ticket system. A read is one wave of three parallel calls (the JSM request,
+/// its approvals, the platform issue with hidden fields, changelog and the transitions available now); a write-back
+/// is one wave of parallel calls (customer comment ∥ internal note ∥ transition ∥ escalation fields), because
+/// end-to-end latency is measured against the round-trip floor.
+/// </summary>
+public sealed partial class JiraTicketSystem : ITicketSystem
+{
+    private const int ApprovalPageSize = 50;
+    private const int CommentPageSize = 100;
+    private const int ChangelogPageSize = 100;
+    private const int MaxPages = 100;
+    private const int MaxCommentLength = 32_000;
+
+    private readonly JiraClient _client;
+    private readonly JiraOptions _options;
+    private readonly JiraFieldMap _fieldMap;
+    private readonly ILogger<JiraTicketSystem> _logger;
+    private readonly string _issueFields;
+    private readonly IReadOnlyList<string> _awaiting;
+
+    // What the read saw of the workflow, for the write-back of the same snapshot: it saves the GET of transitions.
+    private readonly ConditionalWeakTable<TicketSnapshot, Workflow> _workflows = [];
+
+    // Where a configured transition leads, per project, as learned from earlier answers: lets a repeated write-back see
+    // that the issue is already where the transition would take it.
+    private readonly ConcurrentDictionary<(string Project, string Setting), string> _knownTargets = new();
+
+    public JiraTicketSystem(JiraClient client, IOptions<JiraOptions> options, ILogger<JiraTicketSystem> logger)
+    {
+        _client = client;
+        _options = options.Value;
+        _fieldMap = new JiraFieldMap(_options);
+        _logger = logger;
+        _issueFields = string.Join(",", _fieldMap.FieldsToRead());
+        _awaiting = _options.AwaitingStatusNames;
+    }
+
+    public TicketSystemKind Kind => TicketSystemKind.Jira;
+
+    public async Task<TicketSnapshot> ReadAsync(string key, CancellationToken cancellationToken)
+    {
+        var ticket = new TicketRef(TicketSystemKind.Jira, key);
+        if (!IsIssueKey(key))
+        {
+            throw new TicketNotFoundException(ticket);
+        }
+
+        var requestTask = _client.GetAsync($"rest/servicedeskapi/request/{key}", [], "GET request", cancellationToken);
+        var approvalsTask = ReadApprovalsAsync(key, cancellationToken);
+        var issueTask = _client.GetAsync($"rest/api/3/issue/{key}",
+            [new("fields", _issueFields), new("expand", "changelog,transitions")], "GET issue", cancellationToken);
+        try
+        {
+            await Task.WhenAll(requestTask, approvalsTask, issueTask);
+        }
+        catch
+        {
+            DisposeAll(requestTask, issueTask);
+            throw;
+        }
+
+        using var request = requestTask.Result;
+        using var issue = issueTask.Result;
+        var approvals = approvalsTask.Result;
+        if (request is null || issue is null || approvals is null)
+        {
+            throw new TicketNotFoundException(ticket);
+        }
+
+        var histories = await ReadChangelogAsync(key, issue.RootElement, cancellationToken);
+        var snapshot = Map(ticket, request.RootElement, issue.RootElement, approvals, histories);
+        _workflows.AddOrUpdate(snapshot, ReadWorkflow(issue.RootElement));
+        LogRead(_logger, key, snapshot.RawState, snapshot.Approvals.Count, snapshot.MaterialChanges.Count);
+        return snapshot;
+    }
+
+    public async Task<WriteBackReceipt> WriteBackAsync(TicketSnapshot ticket, WriteBack writeBack, CancellationToken cancellationToken)
+    {
+        var key = ticket.Ref.Key;
+        if (!IsIssueKey(key))
+        {
+            throw new TicketNotFoundException(ticket.Ref);
+        }
+
+        // Decide the transition before writing anything: a refused transition must not leave a comment behind it.
+        // An escalation is the exception: people must see it even when the workflow will not move the ticket,
+        // so it is written without the move and the note says why.
+        TransitionPlan? plan = null;
+        string? unmoved = null;
+        if (writeBack.ChangeState)
+        {
+            try
+            {
+                plan = await PlanTransitionAsync(ticket, writeBack, cancellationToken);
+            }
+            catch (ConnectorException ex) when (writeBack.Outcome == Outcome.Escalated && ex.Status is null && ex is not TransientConnectorException)
+            {
+                unmoved = ex.Message;
+                LogEscalatedUnmoved(_logger, key, ticket.RawState);
+            }
+        }
+
+        var fields = writeBack.ChangeState && writeBack.Outcome == Outcome.Escalated && writeBack.Queue is { JiraFields.Count: > 0 } queue
+            ? queue.JiraFields
+            : null;
+
+        var writes = new List<Task>();
+        if (!string.IsNullOrWhiteSpace(writeBack.CustomerComment))
+        {
+            writes.Add(CommentAsync(key, writeBack.CustomerComment, writeBack.Marker, isPublic: true, cancellationToken));
+        }
+
+        var note = unmoved is null ? writeBack.InternalNote : $"{writeBack.InternalNote}\n\nThe ticket was not moved to the escalation queue's status: {unmoved}".TrimStart();
+        if (!string.IsNullOrWhiteSpace(note))
+        {
+            writes.Add(CommentAsync(key, note, writeBack.Marker, isPublic: false, cancellationToken));
+        }
+
+        if (plan?.Transition is { } transition)
+        {
+            writes.Add(TransitionAsync(ticket, plan, transition, cancellationToken));
+        }
+
+        if (fields is not null)
+        {
+            writes.Add(SetFieldsAsync(key, fields, cancellationToken));
+        }
+
+        await Task.WhenAll(writes);
+        var state = plan?.TargetStatus;
+        LogWritten(_logger, key, writeBack.Outcome, !string.IsNullOrWhiteSpace(writeBack.CustomerComment), !string.IsNullOrWhiteSpace(writeBack.InternalNote),
+            plan?.Transition?.Name, state, fields?.Count ?? 0);
+        return new WriteBackReceipt(state);
+    }
+
+    public async Task<bool> ShowsMarkerAsync(TicketSnapshot ticket, string marker, CancellationToken cancellationToken)
+    {
+        var key = ticket.Ref.Key;
+        if (!IsIssueKey(key))
+        {
+            throw new TicketNotFoundException(ticket.Ref);
+        }
+
+        var escaped = MarkerLine(marker);
+        var start = 0;
+        for (var page = 0; page < MaxPages; page++)
+        {
+            using var document = await _client.GetAsync($"rest/servicedeskapi/request/{key}/comment",
+                [new("public", "true"), new("internal", "true"), new("start", Number(start)), new("limit", Number(CommentPageSize))],
+                "GET comments", cancellationToken) ?? throw new TicketNotFoundException(ticket.Ref);
+            var root = document.RootElement;
+            var size = 0;
+            foreach (var comment in Values(root))
+            {
+                size++;
+                var author = comment.TryGetProperty("author", out var a) ? JiraFieldMap.Str(a, "accountId") : null;
+                var body = JiraFieldMap.Str(comment, "body");
+                if (string.Equals(author, _options.IntegrationAccountId, StringComparison.Ordinal) && body is not null
+                    && (body.Contains(escaped, StringComparison.Ordinal) || body.Contains(marker, StringComparison.Ordinal)))
+                {
+                    return true;
+                }
+            }
+
+            if (size == 0 || IsLastPage(root))
+            {
+                break;
+            }
+
+            start += size;
+        }
+
+        return false;
+    }
+
+    /// <summary>The line a marker is written as: neutralised like the text above it, so it renders as itself and is found as written.</summary>
+    internal static string MarkerLine(string marker) => Markup.ForJiraWiki(marker);
+
+    /// <summary>
+    /// The comment body: the neutralised text, then the marker on its own last line. Jira refuses text fields over
+    /// 32,767 characters, and escaping can double the length, so an overlong text is shortened before it is escaped
+    /// (never cutting an escape in two) and the marker always survives.
+    /// </summary>
+    internal static string CommentBody(string text, string marker)
+    {
+        var markerLine = MarkerLine(marker);
+        var room = MaxCommentLength - markerLine.Length - 2;
+        var plain = text.TrimEnd();
+        var escaped = Markup.ForJiraWiki(plain);
+        while (escaped.Length > room && plain.Length > 0)
+        {
+            plain = plain[..Math.Max(0, plain.Length - Math.Max(1, (escaped.Length - room + 1) / 2) - 1)];
+            escaped = Markup.ForJiraWiki(plain) + "…";
+        }
+
+        return escaped + "\n" + markerLine;
+    }
+
+    internal static bool IsIssueKey(string? key) => key is { Length: <= 64 } && IssueKey().IsMatch(key);
+
+    private TicketSnapshot Map(TicketRef ticket, JsonElement request, JsonElement issue, IReadOnlyList<ApprovalRecord> approvals, IReadOnlyList<JsonElement> histories)
+    {
+        var issueFields = issue.TryGetProperty("fields", out var f) && f.ValueKind == JsonValueKind.Object ? f : default;
+        var key = JiraFieldMap.Str(request, "issueKey") ?? JiraFieldMap.Str(issue, "key") ?? ticket.Key;
+        var requestTypeId = Text(request, "requestTypeId");
+
+        // Status: the JSM view first (it carries the category), the platform status as a fallback.
+        string? statusName = null;
+        string? category = null;
+        if (request.TryGetProperty("currentStatus", out var current) && current.ValueKind == JsonValueKind.Object)
+        {
+            statusName = JiraFieldMap.Str(current, "status");
+            category = JiraFieldMap.Str(current, "statusCategory");
+        }
+
+        if (Property(issueFields, "status") is { ValueKind: JsonValueKind.Object } status)
+        {
+            statusName ??= JiraFieldMap.Str(status, "name");
+            category ??= status.TryGetProperty("statusCategory", out var c) ? JiraFieldMap.Str(c, "key") : null;
+        }
+
+        statusName ??= string.Empty;
+        var reporter = (request.TryGetProperty("reporter", out var r) ? JiraFieldMap.ToPerson(r) : null)
+                       ?? (Property(issueFields, "reporter") is { } issueReporter ? JiraFieldMap.ToPerson(issueReporter) : null);
+        var creator = Property(issueFields, "creator") is { } c2 ? JiraFieldMap.ToPerson(c2) : null;
+
+        var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var people = new Dictionary<string, ItsmPerson>(StringComparer.Ordinal);
+        var requestedForAmbiguous = false;
+        foreach (var (name, fieldId) in _fieldMap.Mapped)
+        {
+            var value = Property(issueFields, fieldId);
+            if (RequestFields.PersonFields.Contains(name))
+            {
+                if (value is { } v)
+                {
+                    if (JiraFieldMap.ToSinglePerson(v, out var several) is { } person)
+                    {
+                        people[name] = person;
+                    }
+                    else if (several && name == RequestFields.RequestedFor)
+                    {
+                        requestedForAmbiguous = true;
+                    }
+                }
+            }
+            else
+            {
+                fields[name] = value is { } v ? JiraFieldMap.ToText(v) : null;
+            }
+        }
+
+        // In JSM the reporter is the customer the request is for; a mapped Requested-for field wins when it is set.
+        if (!people.ContainsKey(RequestFields.RequestedFor) && !requestedForAmbiguous && reporter is not null)
+        {
+            people[RequestFields.RequestedFor] = reporter;
+        }
+
+        if (requestTypeId is not null && _options.RequestTypes.TryGetValue(requestTypeId, out var requestType) && RequestTypes.TryParse(requestType, out var parsed))
+        {
+            fields[RequestFields.RequestType] = parsed.ToString();
+        }
+
+        return new TicketSnapshot
+        {
+            Ref = ticket,
+            Number = key,
+            Url = new Uri(_client.BaseUrl, "browse/" + key).ToString(),
+            Status = StatusOf(statusName, category),
+            RawState = statusName,
+            OpenedBy = creator ?? reporter,
+            People = people,
+            CatalogItem = requestTypeId,
+            Fields = fields,
+            Approvals = approvals,
+            MaterialChanges = MaterialChanges(histories),
+            CreatedAt = JiraFieldMap.TryParseTime(StrOrNull(issueFields, "created"), out var created) ? created : null,
+            UpdatedAt = JiraFieldMap.TryParseTime(StrOrNull(issueFields, "updated"), out var updated) ? updated : null,
+            Summary = StrOrNull(issueFields, "summary") ?? JiraFieldMap.Str(request, "summary"),
+        };
+    }
+
+    private TicketStatus StatusOf(string statusName, string? category)
+    {
+        if (string.Equals(category, "DONE", StringComparison.OrdinalIgnoreCase))
+        {
+            return TicketStatus.Closed;
+        }
+
+        if (_awaiting.Contains(statusName, StringComparer.OrdinalIgnoreCase))
+        {
+            return TicketStatus.AwaitingCustomer;
+        }
+
+        return string.Equals(category, "NEW", StringComparison.OrdinalIgnoreCase) ? TicketStatus.Open : TicketStatus.InProgress;
+    }
+
+    private List<FieldChange> MaterialChanges(IReadOnlyList<JsonElement> histories)
+    {
+        var changes = new List<FieldChange>();
+        foreach (var history in histories)
+        {
+            var author = history.TryGetProperty("author", out var a) ? JiraFieldMap.Str(a, "accountId") : null;
+            if (string.Equals(author, _options.IntegrationAccountId, StringComparison.Ordinal)
+                || !JiraFieldMap.TryParseTime(JiraFieldMap.Str(history, "created"), out var at)
+                || !history.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
+            {
+                continue;
+            }
+
+            foreach (var item in items.EnumerateArray())
+            {
+                var fieldId = JiraFieldMap.Str(item, "fieldId");
+                var field = JiraFieldMap.Str(item, "field");
+                if (_fieldMap.IsMaterial(fieldId, field))
+                {
+                    changes.Add(new FieldChange(fieldId ?? field!, at, author, JiraFieldMap.Str(item, "fromString"), JiraFieldMap.Str(item, "toString")));
+                }
+            }
+        }
+
+        return changes.OrderBy(c => c.At).ToList();
+    }
+
+    /// <summary>Every approval page (JSM pages with isLastPage); null when the request does not exist.</summary>
+    private async Task<IReadOnlyList<ApprovalRecord>?> ReadApprovalsAsync(string key, CancellationToken cancellationToken)
+    {
+        var records = new List<ApprovalRecord>();
+        var start = 0;
+        for (var page = 0; page < MaxPages; page++)
+        {
+            using var document = await _client.GetAsync($"rest/servicedeskapi/request/{key}/approval",
+                [new("start", Number(start)), new("limit", Number(ApprovalPageSize))], "GET approvals", cancellationToken);
+            if (document is null)
+            {
+                return null;
+            }
+
+            var size = 0;
+            foreach (var approval in Values(document.RootElement))
+            {
+                size++;
+                records.AddRange(ApprovalRecords(approval));
+            }
+
+            if (size == 0 || IsLastPage(document.RootElement))
+            {
+                break;
+            }
+
+            start += size;
+        }
+
+        return records;
+    }
+
+    private static IEnumerable<ApprovalRecord> ApprovalRecords(JsonElement approval)
+    {
+        var id = Text(approval, "id") ?? "approval";
+        var finalDecision = JiraFieldMap.Str(approval, "finalDecision");
+        var decided = finalDecision is "approved" or "declined";
+        var completed = approval.TryGetProperty("completedDate", out var cd) ? JiraFieldMap.ParseServiceDeskDate(cd) : null;
+        var createdAt = approval.TryGetProperty("createdDate", out var cr) ? JiraFieldMap.ParseServiceDeskDate(cr) : null;
+        var name = JiraFieldMap.Str(approval, "name");
+        if (!approval.TryGetProperty("approvers", out var approvers) || approvers.ValueKind != JsonValueKind.Array)
+        {
+            yield break;
+        }
+
+        foreach (var entry in approvers.EnumerateArray())
+        {
+            if (!entry.TryGetProperty("approver", out var user) || JiraFieldMap.ToPerson(user) is not { } person)
+            {
+                continue;
+            }
+
+            var state = JiraFieldMap.Str(entry, "approverDecision") switch
+            {
+                "approved" => ApprovalState.Approved,
+                "declined" => ApprovalState.Rejected,
+
+                // Once the approval is decided, an approver who never answered was not needed: not "still pending".
+                "pending" when decided => ApprovalState.NotRequired,
+                _ => ApprovalState.Requested,
+            };
+
+            // JSM records when the approval as a whole completed, not each approver's click.
+            var decidedAt = state is ApprovalState.Approved or ApprovalState.Rejected && decided ? completed : null;
+            yield return new ApprovalRecord($"{id}:{person.ItsmId}", person, state, decidedAt, ApprovalScope.Item, StageName: name, CreatedAt: createdAt);
+        }
+    }
+
+    /// <summary>
+    /// The changelog as the issue read returned it, completed from the paged changelog endpoint when Jira cut it short
+    /// (the expansion holds only the most recent histories).
+    /// </summary>
+    private async Task<IReadOnlyList<JsonElement>> ReadChangelogAsync(string key, JsonElement issue, CancellationToken cancellationToken)
+    {
+        var histories = new List<JsonElement>();
+        var total = 0;
+        if (issue.TryGetProperty("changelog", out var changelog) && changelog.ValueKind == JsonValueKind.Object)
+        {
+            if (changelog.TryGetProperty("histories", out var h) && h.ValueKind == JsonValueKind.Array)
+            {
+                histories.AddRange(h.EnumerateArray().Select(e => e.Clone()));
+            }
+
+            total = changelog.TryGetProperty("total", out var t) && t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var n) ? n : histories.Count;
+        }
+
+        if (total <= histories.Count)
+        {
+            return histories;
+        }
+
+        // The total is known, so every page can be asked for at once.
+        var pages = Enumerable.Range(0, Math.Min(MaxPages, (total + ChangelogPageSize - 1) / ChangelogPageSize))
+            .Select(async page =>
+            {
+                using var document = await _client.GetAsync($"rest/api/3/issue/{key}/changelog",
+                    [new("startAt", Number(page * ChangelogPageSize)), new("maxResults", Number(ChangelogPageSize))], "GET changelog", cancellationToken);
+                return document is null ? [] : Values(document.RootElement).Select(e => e.Clone()).ToList();
+            })
+            .ToList();
+        await Task.WhenAll(pages);
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var all = new List<JsonElement>();
+        foreach (var history in pages.SelectMany(p => p.Result).Concat(histories))
+        {
+            if (Text(history, "id") is not { } id || seen.Add(id))
+            {
+                all.Add(history);
+            }
+        }
+
+        return all;
+    }
+
+    private static Workflow ReadWorkflow(JsonElement issue)
+    {
+        var transitions = new List<Transition>();
+        if (issue.TryGetProperty("transitions", out var list) && list.ValueKind == JsonValueKind.Array)
+        {
+            transitions.AddRange(ParseTransitions(list));
+        }
+
+        return new Workflow(transitions);
+    }
+
+    private static IEnumerable<Transition> ParseTransitions(JsonElement list)
+    {
+        foreach (var item in list.EnumerateArray())
+        {
+            if (Text(item, "id") is not { } id)
+            {
+                continue;
+            }
+
+            var to = item.TryGetProperty("to", out var t) ? JiraFieldMap.Str(t, "name") : null;
+            if (item.TryGetProperty("isAvailable", out var available) && available.ValueKind == JsonValueKind.False)
+            {
+                continue;
+            }
+
+            yield return new Transition(id, JiraFieldMap.Str(item, "name") ?? id, to);
+        }
+    }
+
+    private async Task<TransitionPlan?> PlanTransitionAsync(TicketSnapshot ticket, WriteBack writeBack, CancellationToken cancellationToken)
+    {
+        var (setting, settingKey) = writeBack.Outcome switch
+        {
+            Outcome.Fulfilled => (_options.Transitions.Fulfilled, "Jira:Transitions:Fulfilled"),
+            Outcome.NeedsInfo => (_options.Transitions.NeedsInfo, "Jira:Transitions:NeedsInfo"),
+            Outcome.Rejected => (_options.Transitions.Rejected, "Jira:Transitions:Rejected"),
+            _ when !string.IsNullOrWhiteSpace(writeBack.Queue?.JiraTransition) => (writeBack.Queue!.JiraTransition!, $"the policy queue '{writeBack.Queue.Id}' (jiraTransition)"),
+            _ => (_options.Transitions.Escalated, "Jira:Transitions:Escalated"),
+        };
+
+        if (string.IsNullOrWhiteSpace(setting))
+        {
+            return null;
+        }
+
+        setting = setting.Trim();
+        var project = ticket.Ref.Key[..ticket.Ref.Key.LastIndexOf('-')];
+        if (_workflows.TryGetValue(ticket, out var workflow) && Resolve(workflow.Transitions, setting) is { } cached)
+        {
+            Learn(project, setting, cached);
+            return new TransitionPlan(setting, settingKey, cached);
+        }
+
+        // Not seen with this snapshot (or not available then): ask the workflow now.
+        var available = await GetTransitionsAsync(ticket.Ref.Key, cancellationToken);
+        if (Resolve(available, setting) is { } resolved)
+        {
+            Learn(project, setting, resolved);
+            return new TransitionPlan(setting, settingKey, resolved);
+        }
+
+        // Already where the transition leads (a repeated write-back, or a transition named like its status): nothing to move.
+        if (AlreadyThere(project, setting, ticket.RawState))
+        {
+            return new TransitionPlan(setting, settingKey, null) { AlreadyAt = ticket.RawState };
+        }
+
+        throw JiraErrors.TransitionUnavailable(ticket.Ref.Key, setting, settingKey, ticket.RawState, available.Select(t => t.Name));
+    }
+
+    private async Task TransitionAsync(TicketSnapshot ticket, TransitionPlan plan, Transition transition, CancellationToken cancellationToken)
+    {
+        var key = ticket.Ref.Key;
+        var body = new JsonObject { ["transition"] = new JsonObject { ["id"] = transition.Id } }.ToJsonString();
+        const string What = "POST transition";
+        JiraWriteResult result;
+        try
+        {
+            result = await _client.SendAsync(Method.Post, $"rest/api/3/issue/{key}/transitions", body, What, cancellationToken, HttpStatusCode.BadRequest);
+        }
+        catch (ConnectorException ex) when (ex is TransientConnectorException || ex.Status is null or >= 500)
+        {
+            // The answer was lost or failed after the server may have acted: look before anyone sends it again.
+            if (transition.TargetStatus is { } target && await CurrentStatusAsync(key, cancellationToken) is { } now
+                && string.Equals(now, target, StringComparison.OrdinalIgnoreCase))
+            {
+                LogTransitionAnswerLost(_logger, key, transition.Name, now);
+                return;
+            }
+
+            throw;
+        }
+
+        using (result)
+        {
+            if (result.Succeeded)
+            {
+                return;
+            }
+        }
+
+        // Refused: the status changed since the read (or the read's list was stale). Resolve once more against the workflow now.
+        LogTransitionRetry(_logger, key, plan.Setting);
+        var available = await GetTransitionsAsync(key, cancellationToken);
+        if (Resolve(available, plan.Setting) is { } again)
+        {
+            using var retried = await _client.SendAsync(Method.Post, $"rest/api/3/issue/{key}/transitions",
+                new JsonObject { ["transition"] = new JsonObject { ["id"] = again.Id } }.ToJsonString(), What, cancellationToken, HttpStatusCode.BadRequest);
+            if (retried.Succeeded)
+            {
+                return;
+            }
+        }
+
+        var current = await CurrentStatusAsync(key, cancellationToken);
+        if (current is not null && transition.TargetStatus is { } expected && string.Equals(current, expected, StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
+        throw JiraErrors.TransitionUnavailable(key, plan.Setting, plan.SettingKey, current ?? ticket.RawState, available.Select(t => t.Name));
+    }
+
+    private async Task CommentAsync(string key, string text, string marker, bool isPublic, CancellationToken cancellationToken)
+    {
+        var body = new JsonObject { ["body"] = CommentBody(text, marker), ["public"] = isPublic }.ToJsonString();
+        using var _ = await _client.SendAsync(Method.Post, $"rest/servicedeskapi/request/{key}/comment", body,
+            isPublic ? "POST customer comment" : "POST internal note", cancellationToken);
+    }
+
+    private async Task SetFieldsAsync(string key, IReadOnlyDictionary<string, string> values, CancellationToken cancellationToken)
+    {
+        var fields = new JsonObject();
+        foreach (var (fieldId, value) in values)
+        {
+            fields[fieldId] = FieldValue(value);
+        }
+
+        var body = new JsonObject { ["fields"] = fields }.ToJsonString();
+        using var _ = await _client.SendAsync(Method.Put, $"rest/api/3/issue/{key}", body, "PUT escalation fields", cancellationToken);
+    }
+
+    /// <summary>
+    /// A policy field value: a JSON object or array is sent as it is ({"value":"IAM"} for a select list, ["iam"] for labels),
+    /// anything else as a string.
+    /// </summary>
+    internal static JsonNode? FieldValue(string value)
+    {
+        var trimmed = value.Trim();
+        if (trimmed.StartsWith('{') || trimmed.StartsWith('['))
+        {
+            try
+            {
+                return JsonNode.Parse(trimmed);
+            }
+            catch (JsonException)
+            {
+                // Not JSON after all: a text value that starts with a bracket.
+            }
+        }
+
+        return JsonValue.Create(value);
+    }
+
+    private async Task<IReadOnlyList<Transition>> GetTransitionsAsync(string key, CancellationToken cancellationToken)
+    {
+        using var document = await _client.GetAsync($"rest/api/3/issue/{key}/transitions", [], "GET transitions", cancellationToken)
+                             ?? throw new TicketNotFoundException(new TicketRef(TicketSystemKind.Jira, key));
+        return document.RootElement.TryGetProperty("transitions", out var list) && list.ValueKind == JsonValueKind.Array
+            ? ParseTransitions(list).ToList()
+            : [];
+    }
+
+    private async Task<string?> CurrentStatusAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var document = await _client.GetAsync($"rest/api/3/issue/{key}", [new("fields", "status")], "GET status", cancellationToken);
+            return document is not null && document.RootElement.TryGetProperty("fields", out var fields) && fields.TryGetProperty("status", out var status)
+                ? JiraFieldMap.Str(status, "name")
+                : null;
+        }
+        catch (ConnectorException)
+        {
+            return null;
+        }
+    }
+
+    private static Transition? Resolve(IReadOnlyList<Transition> transitions, string setting)
+    {
+        if (setting.All(char.IsAsciiDigit))
+        {
+            return transitions.FirstOrDefault(t => t.Id == setting);
+        }
+
+        return transitions.FirstOrDefault(t => string.Equals(t.Name.Trim(), setting, StringComparison.OrdinalIgnoreCase));
+    }
+
+    private void Learn(string project, string setting, Transition transition)
+    {
+        if (transition.TargetStatus is { } target)
+        {
+            _knownTargets[(project, setting)] = target;
+        }
+    }
+
+    private bool AlreadyThere(string project, string setting, string currentStatus) =>
+        (_knownTargets.TryGetValue((project, setting), out var target) && string.Equals(target, currentStatus, StringComparison.OrdinalIgnoreCase))
+        || string.Equals(setting, currentStatus, StringComparison.OrdinalIgnoreCase);
+
+    private static IEnumerable<JsonElement> Values(JsonElement page) =>
+        page.ValueKind == JsonValueKind.Object && page.TryGetProperty("values", out var values) && values.ValueKind == JsonValueKind.Array
+            ? values.EnumerateArray()
+            : [];
+
+    private static bool IsLastPage(JsonElement page) =>
+        (page.TryGetProperty("isLastPage", out var last) && last.ValueKind == JsonValueKind.True)
+        || (page.TryGetProperty("isLast", out var isLast) && isLast.ValueKind == JsonValueKind.True);
+
+    private static JsonElement? Property(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)
+            ? value
+            : null;
+
+    private static string? StrOrNull(JsonElement element, string name) => JiraFieldMap.Str(element, name);
+
+    /// <summary>An id that JSM sends as a string, or sometimes as a number.</summary>
+    private static string? Text(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value)
+            ? value.ValueKind switch
+            {
+                JsonValueKind.String => value.GetString(),
+                JsonValueKind.Number => value.GetRawText(),
+                _ => null,
+            }
+            : null;
+
+    private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static void DisposeAll(params Task<JsonDocument?>[] tasks)
+    {
+        foreach (var task in tasks)
+        {
+            if (task.IsCompletedSuccessfully)
+            {
+                task.Result?.Dispose();
+            }
+        }
+    }
+
+    [GeneratedRegex(@"^[A-Z][A-Z0-9_]+-\d+$", RegexOptions.CultureInvariant)]
+    private static partial Regex IssueKey();
+
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Jira {Key} read: status {Status}, {Approvals} approval records, {Changes} material changes")]
+    private static partial void LogRead(ILogger logger, string key, string status, int approvals, int changes);
+
+    [LoggerMessage(EventId = 3202, Level = LogLevel.Information, Message = "Jira {Key} written ({Outcome}): customer comment {Comment}, internal note {Note}, transition {Transition} to {Status}, {Fields} fields set")]
+    private static partial void LogWritten(ILogger logger, string key, Outcome outcome, bool comment, bool note, string? transition, string? status, int fields);
+
+    [LoggerMessage(EventId = 3205, Level = LogLevel.Warning, Message = "Jira {Key}: the escalation transition is not available from status {Status}; escalated without moving the ticket")]
+    private static partial void LogEscalatedUnmoved(ILogger logger, string key, string status);
+
+    [LoggerMessage(EventId = 3203, Level = LogLevel.Warning, Message = "Jira {Key}: transition {Transition} was refused with the list from the read; resolving it against the workflow again")]
+    private static partial void LogTransitionRetry(ILogger logger, string key, string transition);
+
+    [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, Message = "Jira {Key}: the answer to transition {Transition} was lost, but the issue already shows {Status}")]
+    private static partial void LogTransitionAnswerLost(ILogger logger, string key, string transition, string status);
+
+    private sealed record Transition(string Id, string Name, string? TargetStatus);
+
+    private sealed record Workflow(IReadOnlyList<Transition> Transitions);
+
+    private sealed record TransitionPlan(string Setting, string SettingKey, Transition? Transition)
+    {
+        public string? AlreadyAt { get; init; }
+
+        /// <summary>The status the write-back leaves the issue in: the transition's target, or where it already was.</summary>
+        public string? TargetStatus => Transition?.TargetStatus ?? AlreadyAt;
+    }
+}
