@@ -54,6 +54,7 @@ public static class ConfigurationReader
             JiraServiceDeskIds = List(configuration["Jira:ServiceDeskIds"]),
             JiraRequestTypeIds = List(configuration["Jira:RequestTypeIds"]),
             JiraRequestTypeField = configuration["Jira:RequestTypeField"] is { Length: > 0 } field ? field : "customfield_10010",
+            JiraIntegrationAccountId = configuration["Jira:IntegrationAccountId"],
         };
         return (options, errors);
     }

@@ -1,4 +1,5 @@
 using IamFulfillment.Connectors.Graph;
+using IamFulfillment.Connectors.Jira;
 using IamFulfillment.Connectors.ServiceNow;
 using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Core.Intake;
@@ -25,9 +26,10 @@ public static partial class IamFulfillmentServiceCollectionExtensions
         errors.AddRange(processingErrors);
 
         var hasServiceNow = !string.IsNullOrWhiteSpace(configuration["ServiceNow:InstanceUrl"]);
-        if (!hasServiceNow)
+        var hasJira = !string.IsNullOrWhiteSpace(configuration["Jira:BaseUrl"]);
+        if (!hasServiceNow && !hasJira)
         {
-            errors.Add("No ticket system is configured: set ServiceNow:InstanceUrl (and its credentials).");
+            errors.Add("No ticket system is configured: set ServiceNow:InstanceUrl or Jira:BaseUrl (and their credentials).");
         }
 
         PolicyDocument? policy = null;
@@ -67,6 +69,11 @@ public static partial class IamFulfillmentServiceCollectionExtensions
         if (hasServiceNow)
         {
             services.AddServiceNow(configuration);
+        }
+
+        if (hasJira)
+        {
+            services.AddJira(configuration);
         }
 
         services.AddSingleton<ITicketSystems>(sp => new TicketSystems(sp.GetServices<ITicketSystem>()));

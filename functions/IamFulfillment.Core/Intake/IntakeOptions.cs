@@ -24,6 +24,9 @@ public sealed class IntakeOptions
     /// <summary>Only these request types are taken (empty = all).</summary>
     public IReadOnlyList<string> JiraRequestTypeIds { get; set; } = [];
 
+    /// <summary>The account the service writes to Jira as: deliveries it caused (its own comments, transitions) are ignored.</summary>
+    public string? JiraIntegrationAccountId { get; set; }
+
     /// <summary>The issue field that holds the JSM request type (Customer Request Type).</summary>
     public string JiraRequestTypeField { get; set; } = "customfield_10010";
 }

@@ -191,6 +191,14 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
                 return Signal.Fail(IntakeStatus.Ignored, $"Event '{Printable(webhookEvent)}' is not handled; acknowledged and ignored.", delivery);
             }
 
+            // JQL cannot leave out the service's own updates; the signed delivery names who acted, so intake does.
+            if (options.JiraIntegrationAccountId is { Length: > 0 } self && root.TryGetProperty("user", out var actor) && actor.ValueKind == JsonValueKind.Object
+                && actor.TryGetProperty("accountId", out var accountId) && accountId.ValueKind == JsonValueKind.String
+                && string.Equals(accountId.GetString(), self, StringComparison.Ordinal))
+            {
+                return Signal.Fail(IntakeStatus.Ignored, "The delivery was caused by the service's own update; acknowledged and ignored.", delivery);
+            }
+
             if (!root.TryGetProperty("issue", out var issue) || issue.ValueKind != JsonValueKind.Object
                 || !issue.TryGetProperty("key", out var key) || key.ValueKind != JsonValueKind.String || !IssueKey().IsMatch(key.GetString()!))
             {
