@@ -7,7 +7,6 @@ using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
 using IamFulfillment.Host;
 using IamFulfillment.Sandbox.Demo;
-using IamFulfillment.Sandbox.Graph;
 using IamFulfillment.Sandbox.Jira;
 using IamFulfillment.Sandbox.ServiceNow;
 using IamFulfillment.Sandbox.Storage;
@@ -37,14 +36,10 @@ internal static class DemoCommand
         var clock = Stopwatch.StartNew();
         Console.WriteLine("IamFulfillment demo — sandbox ServiceNow, Jira and Graph; Azurite storage; the standalone host.");
         Console.WriteLine("Starting Azurite (installing it with npm ci on first use) …");
-        await using var azurite = await AzuriteRunner.StartAsync(cancellationToken: cancellationToken);
-        using var serviceNow = new ServiceNowSandbox();
-        using var graph = GraphSandbox.Start();
-        using var jira = new JiraSandbox();
-        var demo = DemoOrganisation.Seed(serviceNow, graph, jira);
-
+        await using var world = await SandboxWorld.StartAsync(new SandboxWorldOptions { ShareAzurite = false }, cancellationToken);
+        var (serviceNow, graph, jira, demo) = (world.ServiceNow, world.Graph, world.Jira!, world.Demo);
         var port = AzuriteRunner.FreePort();
-        var settings = demo.HostSettings(azurite.ConnectionString);
+        var settings = world.HostSettings();
         settings["urls"] = $"http://127.0.0.1:{port}";
         settings["Logging:LogLevel:Default"] = verbose ? "Information" : "Warning";
         settings["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning";
@@ -64,7 +59,7 @@ internal static class DemoCommand
             Print(report);
         }
 
-        Console.WriteLine($"{scenarios.Count - failures} of {scenarios.Count} tickets ended as expected. Graph changes made: {graph.Changes}.");
+        Console.WriteLine($"{scenarios.Count - failures} of {scenarios.Count} tickets ended as expected; {graph.Changes.DirectoryChanges} directory change(s) made in all.");
         if (keepRunning)
         {
             Console.WriteLine();
@@ -129,7 +124,7 @@ internal static class DemoCommand
             () => [sn.BuildWebhook(rejected.SysId)], () => $"ada in engineering-wiki: {demo.Graph.IsMember(DemoOrganisation.Groups["engineering-wiki"], demo["ada"].GraphId)}");
 
         yield return Scenario.ServiceNow("Duplicate delivery of the first ticket (same delivery id, then a new one)", grant.Number, grant.SysId, demo, "Fulfilled",
-            () => [grantWebhook, sn.BuildWebhook(grant.SysId)], () => $"memberships added in total: {demo.Graph.Changes}", duplicate: true);
+            () => [grantWebhook, sn.BuildWebhook(grant.SysId)], () => $"directory changes in total: {demo.Graph.Changes.DirectoryChanges} (one membership added)", duplicate: true);
 
         var jira = demo.Jira!;
         var mfa = demo.JiraTicket(DemoRequest.MfaReset, "ada", "lynn", new Dictionary<string, object?>
@@ -208,9 +203,8 @@ internal static class DemoCommand
             TicketState? state = null;
             while (deadline.Elapsed < TimeSpan.FromSeconds(60))
             {
-                var lease = await store.TryAcquireAsync(Ticket, "demo-observer", TimeSpan.FromMilliseconds(1), cancellationToken);
-                state = lease.State;
-                if (state is { Phase: RoundPhase.Completed } && (!Duplicate || deadline.Elapsed > TimeSpan.FromSeconds(2)))
+                state = await store.GetAsync(Ticket, cancellationToken);
+                if (state is { Phase: RoundPhase.Completed, LeaseOwner: null } && (!Duplicate || deadline.Elapsed > TimeSpan.FromSeconds(2)))
                 {
                     return state;
                 }

@@ -24,6 +24,12 @@ public sealed class TableTicketStore(TableClient table, TimeProvider time, ILogg
 
     private const int AcquireAttempts = 5;
 
+    public async Task<TicketState?> GetAsync(TicketRef ticket, CancellationToken cancellationToken)
+    {
+        var current = await table.GetEntityIfExistsAsync<TableEntity>(TicketEntities.PartitionKey(ticket), TicketEntities.StateRowKey, cancellationToken: cancellationToken);
+        return current.HasValue ? TicketEntities.ToState(ticket, current.Value!) : null;
+    }
+
     public async Task<LeaseAttempt> TryAcquireAsync(TicketRef ticket, string owner, TimeSpan duration, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);

@@ -55,6 +55,9 @@ public interface ITicketStore
 
     Task<IReadOnlyList<AuditEvent>> ReadTrailAsync(TicketRef ticket, CancellationToken cancellationToken);
 
+    /// <summary>The ticket's state as stored, without taking the lease; null when the service has never seen the ticket.</summary>
+    Task<TicketState?> GetAsync(TicketRef ticket, CancellationToken cancellationToken);
+
     /// <summary>Audit events in a period across tickets (evidence export, KPIs).</summary>
     IAsyncEnumerable<AuditEvent> QueryEventsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken);
 }

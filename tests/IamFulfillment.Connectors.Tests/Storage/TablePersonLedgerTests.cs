@@ -71,3 +71,24 @@ public sealed class TableGrantRegistryActiveTests(AzuriteFixture azurite)
         Assert.Equal([b], await grants.ActiveAsync("group-1", "user-1", CancellationToken.None));
     }
 }
+
+[Collection(AzuriteCollection.Name)]
+public sealed class TableTicketStoreGetTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Get_ReadsStateWithoutTakingTheLease()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var store = scope.Get<ITicketStore>();
+        var ticket = new TicketRef(TicketSystemKind.Jira, "HR-41");
+
+        Assert.Null(await store.GetAsync(ticket, CancellationToken.None));
+        var held = await store.TryAcquireAsync(ticket, "worker-a", TimeSpan.FromMinutes(1), CancellationToken.None);
+        var read = await store.GetAsync(ticket, CancellationToken.None);
+        var other = await store.TryAcquireAsync(ticket, "worker-b", TimeSpan.FromMinutes(1), CancellationToken.None);
+
+        Assert.Equal("worker-a", read!.LeaseOwner);
+        Assert.Equal(held.State!.ETag, read.ETag);
+        Assert.False(other.Acquired);
+    }
+}
