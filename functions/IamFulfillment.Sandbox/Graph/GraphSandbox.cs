@@ -308,6 +308,9 @@ public sealed partial class GraphSandbox : IDisposable
         }
     }
 
+    /// <summary>Raised for every HTTP call (a <c>$batch</c> once) as it is logged, on the server's thread: keep handlers short.</summary>
+    public event Action<SandboxRequest>? HttpCallLogged;
+
     /// <summary>Forgets the request logs (not the directory state or change counters).</summary>
     public void ClearLog()
     {
@@ -411,6 +414,11 @@ public sealed partial class GraphSandbox : IDisposable
         lock (_gate)
         {
             log.Add(entry);
+        }
+
+        if (ReferenceEquals(log, _httpCalls))
+        {
+            HttpCallLogged?.Invoke(entry);
         }
     }
 

@@ -131,6 +131,9 @@ public sealed partial class JiraSandbox : IDisposable
     public IReadOnlyDictionary<string, int> CallsByEndpoint() =>
         _calls.GroupBy(c => $"{c.Method} {EndpointPattern(c.Path)}", StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
 
+    /// <summary>Raised for every call as it is logged (after the latency and the handling), on the server's thread: keep handlers short.</summary>
+    public event Action<JiraCall>? CallLogged;
+
     public void ResetCalls()
     {
         _calls.Clear();
@@ -165,7 +168,7 @@ public sealed partial class JiraSandbox : IDisposable
             var fault = Faults.Next(method, path);
             if (fault?.Kind == JiraFaultKind.ConnectionReset)
             {
-                _calls.Enqueue(new JiraCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind));
+                Log(new JiraCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind));
                 context.Abort();
                 return;
             }
@@ -184,7 +187,7 @@ public sealed partial class JiraSandbox : IDisposable
                     context.Response.Body = wire;
                 }
 
-                _calls.Enqueue(new JiraCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind));
+                Log(new JiraCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind));
                 context.Abort();
                 return;
             }
@@ -195,12 +198,18 @@ public sealed partial class JiraSandbox : IDisposable
             }
 
             await next();
-            _calls.Enqueue(new JiraCall(method, path, query, _time.GetUtcNow(), context.Response.StatusCode, fault?.Kind));
+            Log(new JiraCall(method, path, query, _time.GetUtcNow(), context.Response.StatusCode, fault?.Kind));
         }
         finally
         {
             Interlocked.Decrement(ref _inFlight);
         }
+    }
+
+    private void Log(JiraCall call)
+    {
+        _calls.Enqueue(call);
+        CallLogged?.Invoke(call);
     }
 
     private Task<IResponseMessage> HandleAsync(IRequestMessage request)

@@ -129,6 +129,9 @@ public sealed partial class ServiceNowSandbox : IDisposable
         _calls.Count(c => string.Equals(c.Method, method, StringComparison.OrdinalIgnoreCase)
             && (pathContains is null || c.Path.Contains(pathContains, StringComparison.OrdinalIgnoreCase)));
 
+    /// <summary>Raised for every call as it is logged (after the latency and the handling), on the server's thread: keep handlers short.</summary>
+    public event Action<SandboxCall>? CallLogged;
+
     public void ResetCalls()
     {
         _calls.Clear();
@@ -208,6 +211,8 @@ public sealed partial class ServiceNowSandbox : IDisposable
         while (_calls.Count > MaxCallLog && _calls.TryDequeue(out _))
         {
         }
+
+        CallLogged?.Invoke(call);
     }
 
     private IResponseMessage Handle(IRequestMessage request)
