@@ -197,7 +197,7 @@ public sealed partial class ServiceNowTicketSystem : ITicketSystem
     /// Tells the caller who the item names as soon as the first wave is in, so directory lookups overlap the second
     /// wave. A requested-for variable that holds another user than the item's field is only known after wave 2.
     /// </summary>
-    private void ReportPeople(ReadProgress? progress, Row item, IReadOnlyList<Variable> variables, IReadOnlyList<RawApproval> approvals)
+    private void ReportPeople(ReadProgress? progress, Row item, List<Variable> variables, IReadOnlyList<RawApproval> approvals)
     {
         if (progress is null)
         {
@@ -211,6 +211,14 @@ public sealed partial class ServiceNowTicketSystem : ITicketSystem
             : null;
         var others = approvals.Where(a => a.State == ApprovalState.Approved).Select(a => a.Approver).Where(p => p.ItsmId.Length > 0).ToList();
         progress.PeopleKnown(requestedFor, Person(item, "opened_by"), others);
+
+        var (fields, _) = MapVariables(variables, Lookups.None);
+        if (FieldMap.RequestTypeFor(item["cat_item"], item["cat_item.name"]) is { } configuredType)
+        {
+            fields[RequestFields.RequestType] = configuredType;
+        }
+
+        progress.FieldsKnown(fields);
     }
 
     public async Task<bool> ShowsMarkerAsync(TicketSnapshot ticket, string marker, CancellationToken cancellationToken)

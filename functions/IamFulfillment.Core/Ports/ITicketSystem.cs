@@ -53,6 +53,14 @@ public class ReadProgress
     public virtual void PeopleKnown(ItsmPerson? requestedFor, ItsmPerson? openedBy, IReadOnlyCollection<ItsmPerson> others)
     {
     }
+
+    /// <summary>
+    /// Called once, with the ticket's text fields (normalised names, <see cref="RequestFields"/>) as soon as they are
+    /// read, before the rest of the read (approvals, history, people in reference fields) is in.
+    /// </summary>
+    public virtual void FieldsKnown(IReadOnlyDictionary<string, string?> fields)
+    {
+    }
 }
 
 /// <summary>The ITSM state value the write-back set (null when the state was left as it was).</summary>

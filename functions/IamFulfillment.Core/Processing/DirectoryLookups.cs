@@ -63,6 +63,17 @@ public sealed class DirectoryLookups(IDirectory directory, IReadOnlyList<PersonK
             }
         }
 
+        public override void FieldsKnown(IReadOnlyDictionary<string, string?> fields)
+        {
+            // ContextBuilder matches a leaver by employee number as well: look that up alongside the other people, or
+            // it would wait for the whole ticket read and cost a round trip of its own.
+            if (RequestTypes.TryParse(fields.GetValueOrDefault(RequestFields.RequestType), out var type) && type == RequestType.Leaver
+                && fields.GetValueOrDefault(RequestFields.EmployeeNumber)?.Trim() is { Length: > 0 } number)
+            {
+                Observe(lookups.FindAsync(PersonKey.EmployeeId, number));
+            }
+        }
+
         private async Task PrefetchTargetAsync(PersonKey key, string value)
         {
             var users = await lookups.FindAsync(key, value);
