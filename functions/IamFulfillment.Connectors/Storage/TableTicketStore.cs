@@ -84,6 +84,39 @@ public sealed class TableTicketStore(TableClient table, TimeProvider time, ILogg
         return new LeaseAttempt(null, busyUntil);
     }
 
+    public async Task<LeaseAttempt> TryAcquireObservedAsync(TicketRef ticket, TicketState? observed, string owner, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(owner);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(duration, TimeSpan.Zero);
+        var now = time.GetUtcNow();
+        if (observed is { LeaseOwner: { } holder } && holder != owner && observed.LeaseUntil > now)
+        {
+            logger.LeaseBusy(ticket.ToString(), holder, observed.LeaseUntil);
+            return new LeaseAttempt(null, observed.LeaseUntil);
+        }
+
+        if (observed is { ETag: null })
+        {
+            return new LeaseAttempt(null, null); // nothing to make the write conditional on
+        }
+
+        var leased = (observed ?? new TicketState { Ticket = ticket }) with { LeaseOwner = owner, LeaseUntil = now + duration };
+        try
+        {
+            // Insert only if there is still no row; replace only if the row still has the observed ETag.
+            Response response = observed is null
+                ? await table.AddEntityAsync(TicketEntities.ToEntity(leased), cancellationToken)
+                : await table.UpdateEntityAsync(TicketEntities.ToEntity(leased), new ETag(observed.ETag!), TableUpdateMode.Replace, cancellationToken);
+            logger.LeaseTaken(ticket.ToString(), owner, now + duration);
+            return new LeaseAttempt(leased with { ETag = ETagOf(response) }, null);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404)
+        {
+            logger.LeaseContention(ticket.ToString(), 1);
+            return new LeaseAttempt(null, null);
+        }
+    }
+
     public async Task<TicketState> SaveAsync(TicketState state, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
     {
         if (state.ETag is null)

@@ -50,6 +50,15 @@ public interface ITicketStore
 {
     Task<LeaseAttempt> TryAcquireAsync(TicketRef ticket, string owner, TimeSpan duration, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Takes the lease in one conditional write, only if the ticket's state is still exactly <paramref name="observed"/>
+    /// (as <see cref="GetAsync"/> returned it; null: no state yet). Not acquired with no <see cref="LeaseAttempt.BusyUntil"/>
+    /// means the state changed since it was observed (take the lease with <see cref="TryAcquireAsync"/> then). A store
+    /// that cannot make the write conditional must keep this default, which never takes the lease.
+    /// </summary>
+    Task<LeaseAttempt> TryAcquireObservedAsync(TicketRef ticket, TicketState? observed, string owner, TimeSpan duration, CancellationToken cancellationToken) =>
+        Task.FromResult(new LeaseAttempt(null, null));
+
     /// <summary>Saves the state (optimistic concurrency) with new audit events; throws <see cref="LeaseLostException"/> when another worker took over.</summary>
     Task<TicketState> SaveAsync(TicketState state, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken);
 

@@ -84,13 +84,50 @@ public sealed class TicketProcessor
 
     public async Task<ProcessResult> ProcessAsync(WorkItem item, CancellationToken cancellationToken)
     {
-        var lease = await _store.TryAcquireAsync(item.Ticket, _options.InstanceId, _options.LeaseDuration, cancellationToken);
+        var owner = _options.InstanceId;
+        var lookups = _contextBuilder.Lookups(item.System, cancellationToken);
+
+        // The lease is written while the ticket is read, so the read does not wait for it. That read counts only if
+        // the lease was taken by a write conditional on the state exactly as observed before the read started (no row
+        // yet, or the same ETag): an earlier holder records its last write-back before it releases the lease, so
+        // every write-back of an earlier run happened before the observation, hence before the read, which sees it.
+        // If the state changed meanwhile, the read is dropped and the ticket read again under the lease.
+        Task<TicketSnapshot>? early = null;
+        LeaseAttempt lease;
+        var observed = await _store.GetAsync(item.Ticket, cancellationToken);
+        if (observed is { LeaseOwner: { } holder } && holder != owner && observed.LeaseUntil > _time.GetUtcNow())
+        {
+            lease = new LeaseAttempt(null, observed.LeaseUntil);
+        }
+        else
+        {
+            var leasing = _store.TryAcquireObservedAsync(item.Ticket, observed, owner, _options.LeaseDuration, cancellationToken);
+            early = _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), cancellationToken);
+            try
+            {
+                lease = await leasing;
+            }
+            catch
+            {
+                Discard(early);
+                throw;
+            }
+
+            if (!lease.Acquired && lease.BusyUntil is null)
+            {
+                Discard(early);
+                early = null;
+                lease = await _store.TryAcquireAsync(item.Ticket, owner, _options.LeaseDuration, cancellationToken);
+            }
+        }
+
         if (!lease.Acquired)
         {
+            Discard(early);
             return await DeferAsync(item, "the ticket is being processed by another worker", cancellationToken);
         }
 
-        var run = new Run(this, item, lease.State!, cancellationToken);
+        var run = new Run(this, item, lease.State!, cancellationToken) { EarlyRead = early, Lookups = lookups };
         try
         {
             return await run.ExecuteAsync();
@@ -176,21 +213,30 @@ public sealed class TicketProcessor
 
     private static string Marker(string round, string kind) => $"[iamf:{round}:{kind}]";
 
+    /// <summary>A read that is not used: its failure, if any, is observed and dropped.</summary>
+    private static void Discard(Task? read) =>
+        read?.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
     /// <summary>One processing run of one ticket under its lease.</summary>
     private sealed class Run(TicketProcessor p, WorkItem item, TicketState leased, CancellationToken ct)
     {
         private readonly AuditBuffer _buffer = new(item.Ticket, p._time);
         private TicketState _state = leased;
 
+        /// <summary>The ticket read started while the lease was taken (valid under it), if any.</summary>
+        public Task<TicketSnapshot>? EarlyRead { get; init; }
+
+        public DirectoryLookups? Lookups { get; init; }
+
         public async Task<ProcessResult> ExecuteAsync()
         {
             _buffer.Reset(_state);
             var system = p._systems.For(item.System);
-            var lookups = p._contextBuilder.Lookups(item.System, ct);
+            var lookups = Lookups ?? p._contextBuilder.Lookups(item.System, ct);
             TicketSnapshot snapshot;
             try
             {
-                snapshot = await system.ReadAsync(item.TicketKey, lookups.Prefetch(), ct);
+                snapshot = await (EarlyRead ?? system.ReadAsync(item.TicketKey, lookups.Prefetch(), ct));
             }
             catch (TicketNotFoundException)
             {

@@ -110,6 +110,80 @@ public sealed class TableTicketStoreTests(AzuriteFixture azurite, ITestOutputHel
     }
 
     [Fact]
+    public async Task AcquireObserved_WhenThereWasNoStateAndStillIsNone_CreatesStateHoldingTheLease()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var store = scope.Get<ITicketStore>();
+
+        var attempt = await store.TryAcquireObservedAsync(Ticket, null, "worker-a", Lease, CancellationToken.None);
+
+        Assert.True(attempt.Acquired);
+        Assert.Equal("worker-a", (await store.GetAsync(Ticket, CancellationToken.None))!.LeaseOwner);
+    }
+
+    [Fact]
+    public async Task AcquireObserved_WhenStateWasCreatedSinceItWasObservedMissing_DoesNotTakeTheLease()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var store = scope.Get<ITicketStore>();
+        await store.TryAcquireAsync(Ticket, "worker-b", Lease, CancellationToken.None);
+
+        var attempt = await store.TryAcquireObservedAsync(Ticket, null, "worker-a", Lease, CancellationToken.None);
+
+        Assert.False(attempt.Acquired);
+        Assert.Null(attempt.BusyUntil);
+        Assert.Equal("worker-b", (await store.GetAsync(Ticket, CancellationToken.None))!.LeaseOwner);
+    }
+
+    [Fact]
+    public async Task AcquireObserved_WhenStateChangedSinceItWasObserved_DoesNotTakeTheLease()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var store = scope.Get<ITicketStore>();
+        var b = await store.TryAcquireAsync(Ticket, "worker-b", Lease, CancellationToken.None);
+        await store.SaveAsync(b.State! with { LeaseOwner = null, LeaseUntil = null }, [], CancellationToken.None);
+        var observed = await store.GetAsync(Ticket, CancellationToken.None);
+        await store.TryAcquireAsync(Ticket, "worker-c", Lease, CancellationToken.None);
+
+        var attempt = await store.TryAcquireObservedAsync(Ticket, observed, "worker-a", Lease, CancellationToken.None);
+
+        Assert.False(attempt.Acquired);
+        Assert.Equal("worker-c", (await store.GetAsync(Ticket, CancellationToken.None))!.LeaseOwner);
+    }
+
+    [Fact]
+    public async Task AcquireObserved_WhenObservedFreeAndUnchanged_TakesTheLeaseKeepingTheState()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var store = scope.Get<ITicketStore>();
+        var b = await store.TryAcquireAsync(Ticket, "worker-b", Lease, CancellationToken.None);
+        await store.SaveAsync(b.State! with { LeaseOwner = null, LeaseUntil = null, Round = "r1", Phase = RoundPhase.Completed }, [], CancellationToken.None);
+        var observed = await store.GetAsync(Ticket, CancellationToken.None);
+
+        var attempt = await store.TryAcquireObservedAsync(Ticket, observed, "worker-a", Lease, CancellationToken.None);
+
+        Assert.True(attempt.Acquired);
+        Assert.Equal("r1", attempt.State!.Round);
+        Assert.Equal(RoundPhase.Completed, attempt.State.Phase);
+        Assert.Equal("worker-a", (await store.GetAsync(Ticket, CancellationToken.None))!.LeaseOwner);
+    }
+
+    [Fact]
+    public async Task AcquireObserved_WhenObservedLeasedByOther_ReportsBusyWithoutWriting()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var store = scope.Get<ITicketStore>();
+        await store.TryAcquireAsync(Ticket, "worker-b", Lease, CancellationToken.None);
+        var observed = await store.GetAsync(Ticket, CancellationToken.None);
+
+        var attempt = await store.TryAcquireObservedAsync(Ticket, observed, "worker-a", Lease, CancellationToken.None);
+
+        Assert.False(attempt.Acquired);
+        Assert.Equal(StorageScope.Start + Lease, attempt.BusyUntil);
+        Assert.Equal(observed!.ETag, (await store.GetAsync(Ticket, CancellationToken.None))!.ETag);
+    }
+
+    [Fact]
     public async Task Save_WritesStateAndEventsInOneCheckpoint_AndReturnsTheNewETag()
     {
         await using var scope = await StorageScope.CreateAsync(azurite);
