@@ -472,29 +472,39 @@ public sealed class TicketProcessor
 
             var policy = ctx.Policy;
             var occurrence = $"{item.Ticket.StorageKey}:{round}";
+
+            // Every counter is recorded at once: each is its own atomic check-and-record, serialised per key, so no
+            // limit can be overshot. When one refuses, the others may have counted work that will not happen (as a
+            // counter checked before the refusing one always could): the brake errs towards stopping.
+            var mfa = policy.MfaRecovery;
             var tap = plan.Operations.OfType<IssueTemporaryAccessPass>().FirstOrDefault();
-            if (tap is not null)
-            {
-                var mfa = policy.MfaRecovery;
-                var counted = await p._counters.TryRecordAsync($"mfa-resets:{tap.UserId}", occurrence, 1, mfa.MaxResets, TimeSpan.FromDays(mfa.WindowDays), now, ct);
-                if (!counted.Recorded)
-                {
-                    return Escalate(decision, Rules.MfaRepeated, QueueKinds.Soc,
-                        $"{counted.CountInWindow} MFA resets for this person in the last {mfa.WindowDays} days (limit {mfa.MaxResets}): suspected account compromise. Nothing was changed.");
-                }
-            }
+            var mfaCount = tap is null
+                ? null
+                : p._counters.TryRecordAsync($"mfa-resets:{tap.UserId}", occurrence, 1, mfa.MaxResets, TimeSpan.FromDays(mfa.WindowDays), now, ct);
 
             var brake = policy.SafetyBrake;
             var window = TimeSpan.FromMinutes(brake.WindowMinutes);
+            var brakes = new List<(DestructiveKind Kind, int Limit, int Weight, Task<CounterResult> Counted)>();
             foreach (var (kind, limit) in new[] { (DestructiveKind.Disable, brake.MaxDisables), (DestructiveKind.Removal, brake.MaxRemovals), (DestructiveKind.MfaReset, brake.MaxMfaResets) })
             {
                 var weight = plan.Operations.Count(o => o.Destructive == kind && !_state.StepsDone.Contains(o.StepId));
-                if (weight == 0)
+                if (weight > 0)
                 {
-                    continue;
+                    brakes.Add((kind, limit, weight, p._counters.TryRecordAsync($"brake:{kind}", $"{occurrence}:{kind}", weight, limit, window, now, ct)));
                 }
+            }
 
-                var counted = await p._counters.TryRecordAsync($"brake:{kind}", $"{occurrence}:{kind}", weight, limit, window, now, ct);
+            await Task.WhenAll(brakes.Select(b => (Task)b.Counted).Append(mfaCount ?? Task.CompletedTask));
+
+            if (mfaCount is not null && !mfaCount.Result.Recorded)
+            {
+                return Escalate(decision, Rules.MfaRepeated, QueueKinds.Soc,
+                    $"{mfaCount.Result.CountInWindow} MFA resets for this person in the last {mfa.WindowDays} days (limit {mfa.MaxResets}): suspected account compromise. Nothing was changed.");
+            }
+
+            foreach (var (kind, limit, weight, task) in brakes)
+            {
+                var counted = task.Result;
                 if (!counted.Recorded)
                 {
                     ProcessingLog.BrakeEngaged(p._logger, kind.ToString(), item.Ticket, counted.CountInWindow, limit);
@@ -547,7 +557,9 @@ public sealed class TicketProcessor
                 stopped = executed.Skip(before).Any(s => !s.Result.Succeeded) && !plan.ContinueAfterFailure;
                 if (i < plan.Stages.Count - 1)
                 {
-                    // Later stages depend on this one having happened: record it before going on.
+                    // Later stages depend on this one having happened: record it before going on. Awaited, not
+                    // overlapped with the next stage: the save is also the lease check, and a run that lost its lease
+                    // must not make another change.
                     _state = _state with { Phase = RoundPhase.Acting, Outcome = decision.Outcome, Rule = decision.Rule, StepsDone = done.ToList() };
                     _state = await p.SaveAsync(_buffer, _state, ct);
                 }
