@@ -89,7 +89,9 @@ public static partial class IamFulfillmentServiceCollectionExtensions
             services.AddSingleton<ChannelWorkSignal>();
             services.AddSingleton<IWorkSignal>(sp => sp.GetRequiredService<ChannelWorkSignal>());
             services.AddHostedService<StartupCheck>();
-            services.AddHostedService<QueueConsumerService>();
+            services.AddSingleton<QueueConsumerService>();
+            services.AddSingleton<IWorkHandOff>(sp => sp.GetRequiredService<QueueConsumerService>());
+            services.AddHostedService(sp => sp.GetRequiredService<QueueConsumerService>());
             services.AddHostedService<TimerJobsService>();
         }
         else
