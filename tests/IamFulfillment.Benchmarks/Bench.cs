@@ -39,6 +39,7 @@ public sealed class Results
     public List<TimeSpan> StartUps { get; } = [];
     public List<double> IntakeMs { get; } = [];
     public HostMemory? Memory { get; set; }
+    public double StorageRoundTripMs { get; set; }
     public List<string> Problems { get; } = [];
     public string? LoadBefore { get; set; }
     public string? LoadAfter { get; set; }
@@ -67,6 +68,7 @@ public sealed class Bench(BenchOptions options, SandboxWorld world, string polic
         _results.LoadBefore = LoadAverage();
         var clock = Stopwatch.StartNew();
 
+        await ProbeStorageAsync(cancellationToken);
         var settings = HostSettings(batching: null);
         world.Latency = TimeSpan.Zero;
         var first = _factory.Create(Scenario.All[0]);
@@ -143,6 +145,28 @@ public sealed class Bench(BenchOptions options, SandboxWorld world, string polic
         _results.LoadAfter = LoadAverage();
         _results.Duration = clock.Elapsed;
         return _results;
+    }
+
+    /// <summary>Diagnostics: what one storage round trip costs on this machine now (the host makes several per ticket).</summary>
+    private async Task ProbeStorageAsync(CancellationToken cancellationToken)
+    {
+        var table = _tables.GetTableClient("benchprobe");
+        await table.CreateIfNotExistsAsync(cancellationToken);
+        await table.UpsertEntityAsync(new TableEntity("p", "r") { ["Value"] = "x" }, cancellationToken: cancellationToken);
+        var times = new List<double>();
+        for (var i = 0; i < 60; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await table.GetEntityAsync<TableEntity>("p", "r", cancellationToken: cancellationToken);
+            if (i >= 10)
+            {
+                times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        }
+
+        var stats = new Stats(times);
+        _results.StorageRoundTripMs = stats.Median;
+        Log($"Azurite round trip (read one entity): p50 {Stats.Ms(stats.Median)}, p90 {Stats.Ms(stats.P90)}");
     }
 
     /// <summary>

@@ -22,7 +22,7 @@ public static class Report
         s.AppendLine(c, $"## Benchmark: end-to-end latency against the round-trip floor");
         s.AppendLine();
         s.AppendLine(c, $"- Date: {results.Started:yyyy-MM-dd HH:mm} UTC; run took {results.Duration.TotalMinutes:0.0} min{(options.Quick ? " (--quick)" : "")}.");
-        s.AppendLine(c, $"- Machine: {Environment.ProcessorCount} cores ({CpuModel()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; load average {results.LoadBefore} before, {results.LoadAfter} after (shared machine).");
+        s.AppendLine(c, $"- Machine: {Environment.ProcessorCount} cores ({CpuModel()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; load average {results.LoadBefore} before, {results.LoadAfter} after (shared machine); one Azurite round trip (read one entity) p50 {results.StorageRoundTripMs:0.0} ms.");
         s.AppendLine(c, $"- Set-up: Azurite, ServiceNow/Jira/Graph sandboxes (WireMock.Net, loopback) adding a fixed latency to every call, the standalone host as its own process (Release, `Processing:Concurrency` 64, default logging). Demo policy with the safety brake's caps raised. {options.Samples} tickets per row after a warm-up; each ticket a new employee, sent one at a time.");
         s.AppendLine("- End-to-end = webhook sent → the ticket system received the final write-back call. Floor = sequential round trips the work needs × added latency (derivation per row). Calls per ticket: HTTP calls to each system (Graph: calls / requests inside them).");
         s.AppendLine();
