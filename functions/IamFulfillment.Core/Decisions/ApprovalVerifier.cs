@@ -30,6 +30,7 @@ internal static class ApprovalVerifier
         Stale,
         ManagerOwnRequest,
         Self,
+        SecondStage,
         DelegateNotAllowed,
         Unmapped,
         WrongPerson,
@@ -61,25 +62,26 @@ internal static class ApprovalVerifier
         return pending is not null;
     }
 
-    /// <summary>Finds a valid security-stage approval (it carries out soft escalations); null if none.</summary>
+    /// <summary>
+    /// Finds a valid security-stage approval (it carries out soft escalations); null if none. It is an added,
+    /// independent stage: its own approval record, by a security approver acting for themselves, who is not also
+    /// the target's manager or an owner of what is requested (one person's approval counts for one stage only).
+    /// </summary>
     public static string? FindSecurityDecision(DecisionContext ctx, Findings findings)
     {
-        var groupId = ctx.Policy.Approvals.SecurityApproverGroupId;
-        if (groupId is null)
+        if (ctx.Policy.Approvals.SecurityApproverGroupId is null)
         {
             return null;
         }
 
         foreach (var approval in Approved(ctx))
         {
-            var (flaw, approver, actor, _) = Assess(ctx, approval, new StageRequirement(ApprovalStage.Security));
-            if (flaw == Flaw.None && actor is not null && IsMember(ctx, actor, groupId))
+            var (flaw, _, actor, _) = Assess(ctx, approval, new StageRequirement(ApprovalStage.Security));
+            if (flaw == Flaw.None && actor is not null)
             {
                 findings.Verified.Add($"Security approval by {actor.Describe()} at {Stamp(approval.DecidedAt)} (member of the security approvers group).");
                 return actor.DisplayName ?? actor.UserPrincipalName;
             }
-
-            _ = approver;
         }
 
         return null;
@@ -155,6 +157,9 @@ internal static class ApprovalVerifier
                 case Flaw.Self:
                     findings.Soft(Rules.ApprovalSelf, $"{who} approved a request they opened or that is for themselves; self-approval is not an approval ({stage}).");
                     break;
+                case Flaw.SecondStage:
+                    findings.Soft(Rules.ApprovalSamePersonTwoStages, $"{who} is in the security approvers group but already stands for {OtherStage(ctx, ctx.Match(bestRecord!.ActedBy ?? bestRecord.Approver)?.User)}; the security decision must come from another member of the group.");
+                    break;
                 case Flaw.DelegateNotAllowed:
                     findings.Soft(Rules.ApprovalDelegateNotAllowed, $"{who} approved on behalf of {bestRecord!.Approver.Describe()}; policy does not accept delegated approvals ({stage}).");
                     break;
@@ -184,12 +189,13 @@ internal static class ApprovalVerifier
             return (Flaw.Unmapped, approver, actor, isDelegate);
         }
 
-        // Is this the right person for the stage at all? Only then do the other flaws say something useful.
+        // Is this the right person for the stage at all? Only then do the other flaws say something useful. A
+        // delegate acting on someone else's record approves that person's stage, never the security stage.
         var rightPerson = requirement.Stage switch
         {
             ApprovalStage.Manager => ctx.Target?.User?.Manager?.Id == approver.Id,
             ApprovalStage.Owner => SamePerson(approver, requirement.Entry?.Owner),
-            _ => ctx.Policy.Approvals.SecurityApproverGroupId is { } g && IsMember(ctx, actor, g),
+            _ => ctx.Policy.Approvals.SecurityApproverGroupId is { } g && IsMember(ctx, actor, g) && IsMember(ctx, approver, g),
         };
         if (!rightPerson)
         {
@@ -208,6 +214,11 @@ internal static class ApprovalVerifier
             return (Flaw.Self, approver, actor, isDelegate);
         }
 
+        if (requirement.Stage == ApprovalStage.Security && OtherStage(ctx, actor) is not null)
+        {
+            return (Flaw.SecondStage, approver, actor, isDelegate);
+        }
+
         if (isDelegate && !ctx.Policy.Approvals.AllowDelegates)
         {
             return (Flaw.DelegateNotAllowed, approver, actor, isDelegate);
@@ -220,6 +231,24 @@ internal static class ApprovalVerifier
         }
 
         return (Flaw.None, approver, actor, isDelegate);
+    }
+
+    /// <summary>The stage a person already stands for in this request (target's manager, an entitlement's owner), if any.</summary>
+    private static string? OtherStage(DecisionContext ctx, DirectoryUser? person)
+    {
+        if (person is null)
+        {
+            return null;
+        }
+
+        if (ctx.Target?.User?.Manager?.Id == person.Id)
+        {
+            return "the target's manager";
+        }
+
+        return DecisionEngine.EntriesOf(ctx).FirstOrDefault(e => SamePerson(person, e.Owner)) is { } owned
+            ? $"the owner of {owned.DisplayName}"
+            : null;
     }
 
     private static bool IsSelf(DirectoryUser person, DirectoryUser? requester, DirectoryUser? target) =>

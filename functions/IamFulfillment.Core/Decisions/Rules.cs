@@ -10,6 +10,7 @@ public static class Rules
     public const string ApprovalStale = "approval.stale";
     public const string ApprovalSelf = "approval.self";
     public const string ApprovalManagerOwnRequest = "approval.manager-own-request";
+    public const string ApprovalSamePersonTwoStages = "approval.same-person-two-stages";
     public const string ApprovalDelegateNotAllowed = "approval.delegate-not-allowed";
     public const string ApprovalWrongApprover = "approval.wrong-approver";
     public const string ApprovalUnverifiedApprover = "approval.unmapped-approver";

@@ -145,6 +145,18 @@ public sealed class GrantCases
         new("Grant_SodConflictApprovedBySecurity_FulfilsAsException",
             s => s.Grant(Ent.FinanceAp).HoldsNested(Alice, Ent.FinanceVendors).Approved(Mark).Approved(Olga).Approved(Sam),
             FulfilledBySecurity("Sam Stone", Step.Add(Ent.FinanceAp)).Because(Rules.SodConflict)),
+        new("Grant_SodConflictApprovedOnlyByManagerInSecurityGroup_StillEscalates",
+            s => s.Grant(Ent.FinanceAp).HoldsNested(Alice, Ent.FinanceVendors).HoldsNested(Mark, SecurityApproversGroup).Approved(Mark).Approved(Olga),
+            Escalated(Rules.SodConflict).Verifying("The target's manager: approved by Mark Miller")),
+        new("Grant_SecurityApprovalByTheOwner_DoesNotCountAsSecondStage",
+            s => s.Grant(Ent.ProdDbAdmin).Until(Now.AddDays(7)).HoldsNested(Olga, SecurityApproversGroup).Approved(Mark).Approved(Olga),
+            Escalated(Rules.TierPrivileged, QueueKinds.Privileged)
+                .Because(Rules.ApprovalSamePersonTwoStages, "Olga Owen (sn-olga) is in the security approvers group but already stands for the owner of Production database admins")),
+        new("Grant_SecurityMemberActingAsManagersDelegate_IsNotTheSecurityDecision",
+            s => s.Grant(Ent.ProdDbAdmin).Until(Now.AddDays(7)).Approved(Mark, actedBy: Sam).Approved(Olga)
+                .WithPolicy(p => p with { Approvals = p.Approvals with { AllowDelegates = true } }),
+            Escalated(Rules.TierPrivileged, QueueKinds.Privileged).Because(Rules.ApprovalMissing, "the security approvers")
+                .Verifying("approved by Sam Stone (u-sam) as delegate of Mark Miller (u-mark)")),
         new("Grant_NoSodConflict_IsRecordedAsVerified",
             s => s.Grant(Ent.FinanceAp).Holds(Alice, Ent.Crm).Approved(Mark).Approved(Olga),
             Fulfilled(Step.Add(Ent.FinanceAp)).Verifying("No separation-of-duties conflict")),
