@@ -76,7 +76,9 @@ public static class DecisionEngine
             QueueKind = outcome == Outcome.Escalated ? findings.QueueKind : null,
             Plan = withPlan,
             DryRun = dryRun,
-            DecidedBy = findings.SecurityDecision,
+
+            // Only a decision the security approver actually carried out names them as its decider.
+            DecidedBy = rule == Rules.FulfilByDecision ? findings.SecurityDecision : null,
             PolicyVersion = version,
             ScheduledFor = withPlan is null ? null : scheduledFor,
         };

@@ -124,6 +124,12 @@ public sealed class GrantCases
                 .Saying("SQL readers is treated as privileged because its group is nested in the privileged group of Production database admins")),
 
         // Groups the service never changes itself.
+        new("Grant_RoleAssignableGroup_EscalatesEvenWithSecurityApproval",
+            s => s.Grant(Ent.IntuneAdmins).Until(Now.AddDays(7)).Approved(Mark).Approved(Olga).Approved(Sam),
+            Escalated(Rules.GroupNotAutomatable, QueueKinds.Privileged).Saying("is role-assignable").Verifying("Security approval by Sam Stone")),
+        new("Grant_StandardWithExtraSecurityApproval_IsAutomaticNotASecurityDecision",
+            s => s.Grant(Ent.Crm).Approved(Mark).Approved(Sam),
+            Fulfilled(Step.Add(Ent.Crm))),
         new("Grant_DynamicGroup_Escalates",
             s => s.Grant(Ent.SalesDynamic).Approved(Mark),
             Escalated(Rules.GroupNotAutomatable, QueueKinds.Privileged).Saying("has dynamic membership")),
