@@ -59,7 +59,8 @@ internal static class GrantDecider
 
             if (!entry.AutoFulfil)
             {
-                findings.Soft(Rules.ManualEntitlement, $"{entry.DisplayName} is marked in the policy as never fulfilled automatically.");
+                // The policy says the service never carries this out; a security approval does not change who does it.
+                findings.Hard(Rules.ManualEntitlement, $"{entry.DisplayName} is marked in the policy as never fulfilled automatically.");
             }
 
             if (ctx.MembershipsOf(target).Any(m => string.Equals(m.Id, entry.GroupId, StringComparison.OrdinalIgnoreCase)))
