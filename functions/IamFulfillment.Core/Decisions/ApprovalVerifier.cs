@@ -36,22 +36,24 @@ internal static class ApprovalVerifier
         WrongPerson,
     }
 
+    /// <summary>
+    /// A rejection anywhere (item or parent request) rejects, also one recorded before the request last changed:
+    /// an edit does not withdraw a "no", and later approvals by others (a delegate) must not outvote it. The ITSM
+    /// resets the approval when a person wants the changed request approved again.
+    /// </summary>
     public static void CheckRejections(DecisionContext ctx, Findings findings)
     {
         var lastChange = ctx.Ticket.LastMaterialChange;
-        foreach (var approval in ctx.Ticket.Approvals.Where(a => a.State == ApprovalState.Rejected))
+        foreach (var approval in ctx.Ticket.Approvals.Where(a => a.State == ApprovalState.Rejected).OrderByDescending(a => a.DecidedAt))
         {
-            // A rejection given before the request last changed was about a different request.
-            if (lastChange is { } changed && approval.DecidedAt is { } at && at < changed)
-            {
-                findings.NotVerified.Add($"An earlier rejection by {approval.Approver.Describe()} ({Stamp(at)}) predates the last change of the request and was not applied.");
-                continue;
-            }
-
             var comment = string.IsNullOrWhiteSpace(approval.Comment) ? "no reason given" : $"\"{approval.Comment.Trim()}\"";
             var where = approval.Scope == ApprovalScope.ParentRequest ? " on the parent request" : "";
             findings.ApprovalRejection ??= new Finding(Rules.ApprovalRejected,
                 $"{approval.Approver.DisplayName ?? approval.Approver.ItsmId} rejected the request{where}: {comment}.");
+            if (lastChange is { } changed && approval.DecidedAt is { } at && at < changed)
+            {
+                findings.NotVerified.Add($"The rejection by {approval.Approver.Describe()} ({Stamp(at)}) predates the last change of the request ({Stamp(changed)}); it still stands until the approval is requested again.");
+            }
         }
     }
 

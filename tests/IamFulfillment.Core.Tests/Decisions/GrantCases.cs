@@ -78,6 +78,10 @@ public sealed class GrantCases
         new("Grant_RejectionOnItem_RejectsWithTheApproversReason",
             s => s.Grant(Ent.Crm).Rejected(Mark, "Alice moves to Marketing next week."),
             Rejected(Rules.ApprovalRejected, "Mark Miller rejected the request: \"Alice moves to Marketing next week.\"")),
+        new("Grant_RejectionGivenBeforeTheLastChange_StillRejects",
+            s => s.Grant(Ent.Crm).Rejected(Mark, "Not in her role.", Now.AddHours(-5)).Changed(RequestFields.Justification, Now.AddHours(-4))
+                .Approved(Mark, Now.AddHours(-1), actedBy: Dina).WithPolicy(p => p with { Approvals = p.Approvals with { AllowDelegates = true } }),
+            Rejected(Rules.ApprovalRejected, "Mark Miller rejected the request: \"Not in her role.\"")),
         new("Grant_PendingApproval_WaitsForTheTicketSystem",
             s => s.Grant(Ent.Crm).Pending(Mark),
             Waits("approval requested from Mark Miller is still pending")),
