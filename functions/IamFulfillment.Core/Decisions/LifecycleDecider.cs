@@ -20,6 +20,7 @@ internal static class LifecycleDecider
             }
         }
 
+        ApprovalVerifier.CheckRejections(ctx, findings);
         CommonChecks.People(ctx, findings);
         if (ctx.Request.StartDate is null)
         {
@@ -74,6 +75,7 @@ internal static class LifecycleDecider
     public static FulfilmentPlan? Mover(DecisionContext ctx, Findings findings, out DateTimeOffset? scheduledFor)
     {
         scheduledFor = null;
+        ApprovalVerifier.CheckRejections(ctx, findings);
         CommonChecks.People(ctx, findings);
         if (ctx.Request.EffectiveDate is null)
         {

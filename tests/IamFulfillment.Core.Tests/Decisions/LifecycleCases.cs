@@ -45,6 +45,10 @@ public sealed class LifecycleCases
             s => s.Joiner().For(ServiceAccount),
             Rejected(Rules.TargetProtected, "Birthright access is not given to shared, service or break-glass accounts")),
 
+        new("Joiner_RejectedInTheTicket_Rejects",
+            s => s.Joiner().Rejected(Mark, "Offer withdrawn."),
+            Rejected(Rules.ApprovalRejected, "Mark Miller rejected the request: \"Offer withdrawn.\"")),
+
         // Mover.
         new("Mover_ToNewDepartment_AddsNewBirthrightAndRemovesOld",
             s => s.Mover().InDirectory(Alice, u => u with { Department = "Engineering", JobTitle = "Developer" })
@@ -73,6 +77,10 @@ public sealed class LifecycleCases
         new("Mover_ServiceAccount_Escalates",
             s => s.Mover().For(ServiceAccount),
             Escalated(Rules.TargetProtected)),
+
+        new("Mover_RejectedInTheTicket_Rejects",
+            s => s.Mover().InDirectory(Alice, u => u with { Department = "Engineering" }).Holds(Alice, Ent.SalesBase).Rejected(Mark, "The move was cancelled."),
+            Rejected(Rules.ApprovalRejected, "Mark Miller rejected the request")),
 
         // Leaver.
         new("Leaver_FromHr_DisablesRevokesAndRemovesGroups",
