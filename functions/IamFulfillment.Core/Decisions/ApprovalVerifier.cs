@@ -134,7 +134,7 @@ internal static class ApprovalVerifier
                     break;
                 }
 
-                if (flaw < best)
+                if (bestRecord is null || flaw < best)
                 {
                     best = flaw;
                     bestRecord = approval;
@@ -169,9 +169,10 @@ internal static class ApprovalVerifier
                     findings.Soft(Rules.ApprovalUnverifiedApprover, $"The approver {who} could not be matched to exactly one directory user, so the approval for {stage} cannot be verified.");
                     break;
                 default:
-                    findings.Soft(Rules.ApprovalMissing, bestRecord is null
+                    var present = Approved(ctx).Select(a => (a.ActedBy ?? a.Approver).Describe()).Distinct(StringComparer.Ordinal).ToList();
+                    findings.Soft(Rules.ApprovalMissing, present.Count == 0
                         ? $"No approval from {stage} is on the ticket."
-                        : $"The approval by {who} does not come from {stage}.");
+                        : $"No approval from {stage} is on the ticket; it has approvals from {string.Join(", ", present)}.");
                     break;
             }
         }
@@ -191,19 +192,8 @@ internal static class ApprovalVerifier
             return (Flaw.Unmapped, approver, actor, isDelegate);
         }
 
-        // Is this the right person for the stage at all? Only then do the other flaws say something useful. A
-        // delegate acting on someone else's record approves that person's stage, never the security stage.
-        var rightPerson = requirement.Stage switch
-        {
-            ApprovalStage.Manager => ctx.Target?.User?.Manager?.Id == approver.Id,
-            ApprovalStage.Owner => SamePerson(approver, requirement.Entry?.Owner),
-            _ => ctx.Policy.Approvals.SecurityApproverGroupId is { } g && IsMember(ctx, actor, g) && IsMember(ctx, approver, g),
-        };
-        if (!rightPerson)
-        {
-            return (Flaw.WrongPerson, approver, actor, isDelegate);
-        }
-
+        // Independence first: whoever opened the request or is its target never approves it, whatever stage they
+        // approved in; a manager who asked for their own report is the special case of that.
         var requester = ctx.Requester?.User;
         var target = ctx.Target?.User;
         if (requirement.Stage == ApprovalStage.Manager && requester is not null && requester.Id == approver.Id && target?.Manager?.Id == requester.Id)
@@ -214,6 +204,19 @@ internal static class ApprovalVerifier
         if (IsSelf(actor, requester, target) || IsSelf(approver, requester, target))
         {
             return (Flaw.Self, approver, actor, isDelegate);
+        }
+
+        // Is this the right person for the stage? A delegate acting on someone else's record approves that
+        // person's stage, never the security stage.
+        var rightPerson = requirement.Stage switch
+        {
+            ApprovalStage.Manager => target?.Manager?.Id == approver.Id,
+            ApprovalStage.Owner => SamePerson(approver, requirement.Entry?.Owner),
+            _ => ctx.Policy.Approvals.SecurityApproverGroupId is { } g && IsMember(ctx, actor, g) && IsMember(ctx, approver, g),
+        };
+        if (!rightPerson)
+        {
+            return (Flaw.WrongPerson, approver, actor, isDelegate);
         }
 
         if (requirement.Stage == ApprovalStage.Security && OtherStage(ctx, actor) is not null)

@@ -40,6 +40,15 @@ public sealed class GrantCases
         new("Grant_TargetWithoutManagerInDirectory_Escalates",
             s => s.Grant(Ent.Crm).InDirectory(Alice, u => u with { Manager = null }).Approved(Mark),
             Escalated(Rules.ApprovalMissing).Saying("The directory lists no manager for Alice Archer")),
+        new("Grant_WhenApproverIsRequester_Escalates",
+            s => s.Grant(Ent.Crm).Approved(Rita),
+            Escalated(Rules.ApprovalSelf).Saying("Rita Reyes (sn-rita) approved a request they opened or that is for themselves; self-approval is not an approval (the target's manager).")),
+        new("Grant_WhenApproverIsTarget_Escalates",
+            s => s.Grant(Ent.Crm).Approved(Alice),
+            Escalated(Rules.ApprovalSelf).Saying("Alice Archer (sn-alice) approved a request they opened or that is for themselves")),
+        new("Grant_ApprovalFromSomeoneOtherThanTheManager_Escalates",
+            s => s.Grant(Ent.Crm).Approved(Olga),
+            Escalated(Rules.ApprovalMissing).Saying("No approval from the target's manager is on the ticket; it has approvals from Olga Owen (sn-olga).")),
         new("Grant_OwnerRequestsAndApprovesOwnerStage_IsSelfApproval",
             s => s.Grant(Ent.FinanceAp).OpenedBy(Olga).Approved(Mark).Approved(Olga),
             Escalated(Rules.ApprovalSelf).Saying("Olga Owen (sn-olga) approved a request they opened")),
@@ -89,7 +98,7 @@ public sealed class GrantCases
         // Risk tiers and the stages they need.
         new("Grant_SensitiveWithManagerOnly_EscalatesForOwnerStage",
             s => s.Grant(Ent.FinanceAp).Approved(Mark),
-            Escalated(Rules.ApprovalMissing).Saying("No approval from the owner of Finance: accounts payable is on the ticket.")),
+            Escalated(Rules.ApprovalMissing).Saying("No approval from the owner of Finance: accounts payable is on the ticket; it has approvals from Mark Miller (sn-mark).")),
         new("Grant_SensitiveWithManagerAndOwner_Fulfils",
             s => s.Grant(Ent.FinanceAp).Approved(Mark).Approved(Olga),
             Fulfilled(Step.Add(Ent.FinanceAp)).Verifying("The owner of Finance: accounts payable: approved by Olga Owen")),
@@ -100,7 +109,7 @@ public sealed class GrantCases
             s => s.Grant(Ent.ProdDbAdmin).Until(Now.AddDays(7)).Approved(Mark).Approved(Olga),
             Escalated(Rules.TierPrivileged, QueueKinds.Privileged)
                 .Saying("Production database admins is privileged access")
-                .Because(Rules.ApprovalMissing, "No approval from the security approvers is on the ticket.")),
+                .Because(Rules.ApprovalMissing, "No approval from the security approvers is on the ticket; it has approvals from Mark Miller (sn-mark), Olga Owen (sn-olga).")),
         new("Grant_SecurityApprovalOnPrivileged_FulfilsAndRecordsDecider",
             s => s.Grant(Ent.ProdDbAdmin).Until(Now.AddDays(7)).Approved(Mark).Approved(Olga).Approved(Sam),
             FulfilledBySecurity("Sam Stone", Step.Add(Ent.ProdDbAdmin)).Because(Rules.TierPrivileged).Summary("approved by Sam Stone in the security stage")
