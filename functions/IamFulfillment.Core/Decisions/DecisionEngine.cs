@@ -163,23 +163,27 @@ public static class DecisionEngine
         return (entry.Tier, null);
     }
 
-    /// <summary>Groups the service must never change itself: role-assignable, dynamic, on-premises-synced.</summary>
-    internal static string? NotAutomatable(DecisionContext ctx, CatalogEntry entry)
+    /// <summary>
+    /// Groups the service must never change itself: role-assignable, dynamic, on-premises-synced, missing from the
+    /// directory, or not checked at all (no directory facts were read for it: fail closed, never assume a plain group).
+    /// </summary>
+    internal static (string Rule, string Why)? NotAutomatable(DecisionContext ctx, CatalogEntry entry)
     {
         if (!ctx.Groups.TryGetValue(entry.GroupId, out var group))
         {
-            return null;
+            return (Rules.GroupUnchecked, $"the directory facts of the group {entry.GroupId} of {entry.DisplayName} were not read, so it cannot be checked that the service may change it");
         }
 
         if (group is null)
         {
-            return $"the group {entry.GroupId} of {entry.DisplayName} does not exist in the directory";
+            return (Rules.GroupNotFound, $"the group {entry.GroupId} of {entry.DisplayName} does not exist in the directory");
         }
 
-        return group.IsRoleAssignable ? $"the group of {entry.DisplayName} is role-assignable (changes need a privileged role administrator)"
+        var why = group.IsRoleAssignable ? $"the group of {entry.DisplayName} is role-assignable (changes need a privileged role administrator)"
             : group.IsDynamic ? $"the group of {entry.DisplayName} has dynamic membership (its rule decides who is in it)"
             : group.OnPremisesSynced ? $"the group of {entry.DisplayName} is synchronised from on-premises AD (change it there)"
             : null;
+        return why is null ? null : (Rules.GroupNotAutomatable, why);
     }
 
     /// <summary>The target's current access that a reviewer should see: privileged and sensitive entitlements, admin roles.</summary>

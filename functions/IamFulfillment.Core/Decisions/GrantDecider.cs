@@ -40,10 +40,9 @@ internal static class GrantDecider
                 findings.Reject(Rules.TargetGuestNotAllowed, $"{entry.DisplayName} is not available to guest accounts.");
             }
 
-            if (DecisionEngine.NotAutomatable(ctx, entry) is { } why)
+            if (DecisionEngine.NotAutomatable(ctx, entry) is var (rule, why))
             {
-                findings.Hard(ctx.Groups.GetValueOrDefault(entry.GroupId) is null ? Rules.GroupNotFound : Rules.GroupNotAutomatable,
-                    $"The service does not change this group itself: {why}.", QueueKinds.Privileged);
+                findings.Hard(rule, $"The service does not change this group itself: {why}.", QueueKinds.Privileged);
             }
 
             var (tier, because) = DecisionEngine.EffectiveTier(ctx, entry);

@@ -48,9 +48,9 @@ internal static class LifecycleDecider
         var operations = new List<DirectoryOperation>();
         foreach (var entry in entries)
         {
-            if (DecisionEngine.NotAutomatable(ctx, entry) is { } why)
+            if (DecisionEngine.NotAutomatable(ctx, entry) is var (rule, why))
             {
-                findings.Hard(Rules.GroupNotAutomatable, $"Birthright {entry.DisplayName} cannot be granted by the service: {why}.");
+                findings.Hard(rule, $"Birthright {entry.DisplayName} cannot be granted by the service: {why}.");
                 continue;
             }
 
@@ -116,9 +116,9 @@ internal static class LifecycleDecider
         var additions = new List<DirectoryOperation>();
         foreach (var entry in newEntries.Where(e => !direct.Contains(e.GroupId)))
         {
-            if (DecisionEngine.NotAutomatable(ctx, entry) is { } why)
+            if (DecisionEngine.NotAutomatable(ctx, entry) is var (rule, why))
             {
-                findings.Hard(Rules.GroupNotAutomatable, $"New birthright {entry.DisplayName} cannot be granted by the service: {why}.");
+                findings.Hard(rule, $"New birthright {entry.DisplayName} cannot be granted by the service: {why}.");
             }
             else if (DecisionEngine.EffectiveTier(ctx, entry).Tier == RiskTier.Privileged)
             {

@@ -29,9 +29,9 @@ internal static class RemovalDecider
 
         foreach (var entry in entries)
         {
-            if (DecisionEngine.NotAutomatable(ctx, entry) is { } why)
+            if (DecisionEngine.NotAutomatable(ctx, entry) is var (rule, why))
             {
-                findings.Hard(Rules.GroupNotAutomatable, $"The service does not change this group itself: {why}.", QueueKinds.Privileged);
+                findings.Hard(rule, $"The service does not change this group itself: {why}.", QueueKinds.Privileged);
             }
 
             if (DecisionEngine.EffectiveTier(ctx, entry).Tier == RiskTier.Privileged)

@@ -23,6 +23,7 @@ public static class Rules
     public const string ManualEntitlement = "entitlement.manual";
     public const string GroupNotAutomatable = "group.not-automatable";
     public const string GroupNotFound = "group.not-found";
+    public const string GroupUnchecked = "group.unchecked";
     public const string SodConflict = "sod.conflict";
     public const string Fulfil = "fulfil.auto";
     public const string FulfilByDecision = "fulfil.security-approved";

@@ -155,6 +155,9 @@ public sealed class GrantCases
         new("Grant_GroupMissingInDirectory_Escalates",
             s => s.Grant(Ent.Crm).GroupMissing(Ent.Crm).Approved(Mark),
             Escalated(Rules.GroupNotFound, QueueKinds.Privileged).Saying("does not exist in the directory")),
+        new("Grant_GroupFactsNotReadFromDirectory_FailsClosed",
+            s => s.Grant(Ent.Crm).GroupNotRead(Ent.Crm).Approved(Mark),
+            Escalated(Rules.GroupUnchecked, QueueKinds.Privileged).Saying("were not read, so it cannot be checked that the service may change it")),
 
         // Separation of duties.
         new("Grant_SodConflictWithHeldEntitlement_EscalatesNamingBothSides",
