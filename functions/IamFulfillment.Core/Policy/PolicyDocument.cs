@@ -67,7 +67,7 @@ public sealed record CatalogEntry
     /// <summary>UPN or mail of the entitlement's owner (approves the owner stage).</summary>
     public string? Owner { get; init; }
 
-    /// <summary>Stages required; defaults by tier when the file does not say.</summary>
+    /// <summary>Stages the file lists for this entry; they add to the tier's stages, never replace them.</summary>
     public IReadOnlyList<ApprovalStage> Approvals { get; init; } = [];
 
     public int? MaxDurationDays { get; init; }
@@ -79,7 +79,11 @@ public sealed record CatalogEntry
     /// <summary>Where the entry stands in the policy file, for error messages.</summary>
     internal string? SourcePath { get; init; }
 
-    public IReadOnlyList<ApprovalStage> RequiredStages => Approvals.Count > 0 ? Approvals : DefaultStages(Tier);
+    /// <summary>
+    /// The tier's stages plus any the file adds: a policy may ask for more (an owner for a standard entry), but
+    /// cannot make a sensitive entry manager-only or take the security stage off a privileged one.
+    /// </summary>
+    public IReadOnlyList<ApprovalStage> RequiredStages => [.. DefaultStages(Tier).Union(Approvals).Order()];
 
     public static IReadOnlyList<ApprovalStage> DefaultStages(RiskTier tier) => tier switch
     {

@@ -107,6 +107,12 @@ public static class PolicyLoader
                 stageIndex++;
             }
 
+            if (tier is { } t && stages.Count > 0 && CatalogEntry.DefaultStages(t).Except(stages).ToList() is { Count: > 0 } dropped)
+            {
+                w.Error($"{path}.approvals", $"a {tierText} entitlement always needs {string.Join(", ", CatalogEntry.DefaultStages(t).Select(StageName))}; " +
+                    $"the list leaves out {string.Join(", ", dropped.Select(StageName))} (the list can add stages to the tier's, not remove them)");
+            }
+
             if (id is not null && !Regex.IsMatch(id, "^[a-z0-9][a-z0-9._-]{1,63}$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)))
             {
                 w.Error($"{path}.id", $"'{id}' is not a valid entitlement id (lower-case letters, digits, '.', '_' and '-', 2 to 64 characters)");
@@ -498,6 +504,8 @@ public static class PolicyLoader
                 return null;
         }
     }
+
+    private static string StageName(ApprovalStage stage) => stage.ToString().ToLowerInvariant();
 
     private static bool TryParseStage(string text, out ApprovalStage stage)
     {

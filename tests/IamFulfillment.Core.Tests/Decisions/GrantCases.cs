@@ -102,6 +102,14 @@ public sealed class GrantCases
         new("Grant_SensitiveWithManagerAndOwner_Fulfils",
             s => s.Grant(Ent.FinanceAp).Approved(Mark).Approved(Olga),
             Fulfilled(Step.Add(Ent.FinanceAp)).Verifying("The owner of Finance: accounts payable: approved by Olga Owen")),
+        new("Grant_PolicyCannotDropTheTiersStages_OwnerStillNeeded",
+            s => s.Grant(Ent.FinanceAp).Approved(Mark)
+                .WithPolicy(p => p with { Catalog = [.. p.Catalog.Select(e => e.Id == Ent.FinanceAp ? e with { Approvals = [ApprovalStage.Manager] } : e)] }),
+            Escalated(Rules.ApprovalMissing).Saying("No approval from the owner of Finance: accounts payable")),
+        new("Grant_PolicyMayAddStages_OwnerForStandard",
+            s => s.Grant(Ent.Crm).Approved(Mark)
+                .WithPolicy(p => p with { Catalog = [.. p.Catalog.Select(e => e.Id == Ent.Crm ? e with { Approvals = [ApprovalStage.Owner] } : e)] }),
+            Escalated(Rules.ApprovalMissing).Saying("No approval from the owner of CRM users")),
         new("Grant_SensitiveWithoutOwnerInPolicy_Escalates",
             s => s.Grant(Ent.HrRecords).Approved(Mark),
             Escalated(Rules.OwnerUnknown).Saying("HR records has no owner in the policy")),
