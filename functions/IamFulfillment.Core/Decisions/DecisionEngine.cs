@@ -139,8 +139,8 @@ public static class DecisionEngine
         ctx.Request.EntitlementIds.Select(ctx.Policy.FindEntitlement).OfType<CatalogEntry>();
 
     /// <summary>
-    /// The tier a catalog group effectively has: its own, or privileged when the directory nests it inside a
-    /// privileged group (membership there inherits the privilege).
+    /// The tier a catalog group effectively has: its own, or that of the strictest catalog group the directory
+    /// nests it in (membership there inherits that access: nested in a privileged group is privileged).
     /// </summary>
     internal static (RiskTier Tier, string? Because) EffectiveTier(DecisionContext ctx, CatalogEntry entry)
     {
@@ -149,19 +149,17 @@ public static class DecisionEngine
             return (RiskTier.Privileged, null);
         }
 
-        if (ctx.Groups.GetValueOrDefault(entry.GroupId) is { } group)
-        {
-            foreach (var parent in group.ParentGroupIds)
-            {
-                if (ctx.Policy.FindEntitlementByGroup(parent) is { Tier: RiskTier.Privileged } privileged)
-                {
-                    return (RiskTier.Privileged, $"its group is nested in the privileged group of {privileged.DisplayName}");
-                }
-            }
-        }
-
-        return (entry.Tier, null);
+        var strictest = CatalogParents(ctx, entry).Where(p => p.Tier > entry.Tier).MaxBy(p => p.Tier);
+        return strictest is null
+            ? (entry.Tier, null)
+            : (strictest.Tier, $"its group is nested in the {strictest.Tier.ToString().ToLowerInvariant()} group of {strictest.DisplayName}");
     }
+
+    /// <summary>Catalog entries of the groups the directory nests this entry's group in: whoever gets it gets them.</summary>
+    internal static IReadOnlyList<CatalogEntry> CatalogParents(DecisionContext ctx, CatalogEntry entry) =>
+        ctx.Groups.GetValueOrDefault(entry.GroupId) is { } group
+            ? group.ParentGroupIds.Select(ctx.Policy.FindEntitlementByGroup).OfType<CatalogEntry>().Where(p => p.Id != entry.Id).DistinctBy(p => p.Id).ToList()
+            : [];
 
     /// <summary>
     /// Groups the service must never change itself: role-assignable, dynamic, on-premises-synced, missing from the

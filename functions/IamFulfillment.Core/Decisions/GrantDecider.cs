@@ -75,8 +75,10 @@ internal static class GrantDecider
             findings.Waiting = $"approval requested from {pendingWith} is still pending in the ticket system";
         }
 
+        // Membership of a nested group is membership of its parents, so their approval stages apply as well.
+        var approvedFor = entries.Concat(entries.SelectMany(e => DecisionEngine.CatalogParents(ctx, e))).DistinctBy(e => e.Id).ToList();
         findings.SecurityDecision = ApprovalVerifier.FindSecurityDecision(ctx, findings);
-        ApprovalVerifier.VerifyStages(ctx, Requirements(entries, findings.SecurityDecision is not null), allStandard, findings);
+        ApprovalVerifier.VerifyStages(ctx, Requirements(approvedFor, findings.SecurityDecision is not null), allStandard, findings);
 
         if (ctx.Request.StartDate is { } start && start > ctx.Now)
         {

@@ -143,6 +143,15 @@ public sealed class GrantCases
             s => s.Grant(Ent.SqlReaders).Approved(Mark),
             Escalated(Rules.NestedInPrivileged, QueueKinds.Privileged)
                 .Saying("SQL readers is treated as privileged because its group is nested in the privileged group of Production database admins")),
+        new("Grant_GroupNestedInSensitiveGroup_NeedsTheParentsOwnerStage",
+            s => s.Grant(Ent.ApViewers).Approved(Mark),
+            Escalated(Rules.ApprovalMissing).Saying("No approval from the owner of Finance: accounts payable")),
+        new("Grant_GroupNestedInSensitiveGroup_FulfilsWithTheParentsOwner",
+            s => s.Grant(Ent.ApViewers).Approved(Mark).Approved(Olga),
+            Fulfilled(Step.Add(Ent.ApViewers)).Verifying("The owner of Finance: accounts payable: approved by Olga Owen")),
+        new("Grant_NestedGroupCompletingAnSodSet_Escalates",
+            s => s.Grant(Ent.ApViewers).HoldsNested(Alice, Ent.FinanceVendors).Approved(Mark).Approved(Olga),
+            Escalated(Rules.SodConflict).Saying("AP invoice viewers (nested in Finance: accounts payable) conflicts with Finance: vendor master data")),
 
         // Groups the service never changes itself.
         new("Grant_RoleAssignableGroup_EscalatesEvenWithSecurityApproval",

@@ -98,7 +98,7 @@ internal static class Org
             Entry(Ent.VendorPortal, "Vendor portal", RiskTier.Standard, allowGuests: true) with { RequiresEndDate = true, MaxDurationDays = 90 },
             Entry(Ent.FinanceAp, "Finance: accounts payable", RiskTier.Sensitive, owner: "olga@contoso.com"),
             Entry(Ent.FinanceVendors, "Finance: vendor master data", RiskTier.Sensitive, owner: "olga@contoso.com"),
-            Entry(Ent.ApViewers, "AP invoice viewers", RiskTier.Standard, owner: "olga@contoso.com"),
+            Entry(Ent.ApViewers, "AP invoice viewers", RiskTier.Standard),
             Entry(Ent.HrRecords, "HR records", RiskTier.Sensitive),
             Entry(Ent.ProdDbAdmin, "Production database admins", RiskTier.Privileged, owner: "olga@contoso.com") with { MaxDurationDays = 30 },
             Entry(Ent.SqlReaders, "SQL readers", RiskTier.Standard, owner: "olga@contoso.com"),
