@@ -229,8 +229,9 @@ internal static class ApprovalVerifier
             return (Flaw.DelegateNotAllowed, approver, actor, isDelegate);
         }
 
+        // Given after the last change, provably: the same instant (ITSM clocks tick in seconds) is not after it.
         var lastChange = ctx.Ticket.LastMaterialChange;
-        if (lastChange is { } changed && (approval.DecidedAt is not { } at || at < changed))
+        if (lastChange is { } changed && (approval.DecidedAt is not { } at || at <= changed))
         {
             return (Flaw.Stale, approver, actor, isDelegate);
         }

@@ -257,6 +257,9 @@ internal sealed class Scenario
     public Scenario Approved(Person approver, DateTimeOffset? at = null, ApprovalScope scope = ApprovalScope.Item, Person? actedBy = null) =>
         Approval(approver, ApprovalState.Approved, at ?? Org.Now.AddHours(-2), scope, actedBy, null);
 
+    /// <summary>An approval whose decision time the ticket system did not give.</summary>
+    public Scenario ApprovedUndated(Person approver) => Approval(approver, ApprovalState.Approved, null, ApprovalScope.Item, null, null);
+
     public Scenario Rejected(Person approver, string? comment, DateTimeOffset? at = null, ApprovalScope scope = ApprovalScope.Item) =>
         Approval(approver, ApprovalState.Rejected, at ?? Org.Now.AddHours(-2), scope, null, comment);
 
