@@ -193,6 +193,20 @@ internal static class LifecycleDecider
             return null;
         }
 
+        // Matched by employee number where the ticket gives one: the account to disable must carry that number,
+        // also when the number found nobody and the named person was used instead.
+        if (ctx.Request.EmployeeNumber is { } number)
+        {
+            if (!string.Equals(target.EmployeeId?.Trim(), number.Trim(), StringComparison.OrdinalIgnoreCase))
+            {
+                findings.Hard(Rules.LeaverEmployeeNumberMismatch,
+                    $"The ticket gives employee number {number}, but {target.Describe()} has {target.EmployeeId ?? "no employee number"} in the directory; the service does not deprovision an account that does not carry the number HR gave.");
+                return null;
+            }
+
+            findings.Verified.Add($"Employee number {number} matches {target.Describe()} in the directory.");
+        }
+
         var requester = valid.Requester;
         var hrGroup = ctx.Policy.Leaver.HrGroupId;
         if (hrGroup is null || !ApprovalVerifier.IsMember(ctx, requester, hrGroup))
