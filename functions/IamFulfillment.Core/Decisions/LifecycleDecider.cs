@@ -138,13 +138,14 @@ internal static class LifecycleDecider
                 continue;
             }
 
-            if (!direct.Contains(groupId))
-            {
-                continue;
-            }
-
-            var membership = ctx.TargetDirectMemberships.First(m => string.Equals(m.Id, groupId, StringComparison.OrdinalIgnoreCase));
-            if (membership.IsDynamic || membership.OnPremisesSynced || membership.IsRoleAssignable)
+            // A group this service granted may not be listed by the directory yet (replication lag); its facts then
+            // come from the group itself. Removing someone who is not a member is a no-op.
+            var membership = ctx.TargetDirectMemberships.FirstOrDefault(m => string.Equals(m.Id, groupId, StringComparison.OrdinalIgnoreCase));
+            var group = ctx.Groups.GetValueOrDefault(groupId);
+            var unchangeable = membership is not null
+                ? membership.IsDynamic || membership.OnPremisesSynced || membership.IsRoleAssignable
+                : group is not null && (group.IsDynamic || group.OnPremisesSynced || group.IsRoleAssignable);
+            if (unchangeable)
             {
                 findings.Hard(Rules.GroupNotAutomatable, $"Old birthright {entry.DisplayName} cannot be removed by the service (dynamic, on-premises or role-assignable group).");
                 continue;

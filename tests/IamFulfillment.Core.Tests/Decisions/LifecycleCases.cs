@@ -55,6 +55,9 @@ public sealed class LifecycleCases
                 .Holds(Alice, Ent.MailStandard, Ent.SalesBase, Ent.Crm, Ent.SalesReports),
             Fulfilled(Step.Together(Step.Add(Ent.EngBase), Step.Add(Ent.GitUsers)), Step.Together(Step.Remove(Ent.SalesBase), Step.Remove(Ent.Crm)))
                 .Verifying("New birthright roles from the directory (department Engineering")),
+        new("Mover_PreviouslyGrantedBirthrightNotYetListed_IsRemovedToo",
+            s => s.Mover().InDirectory(Alice, u => u with { Department = "Engineering" }).Holds(Alice, Ent.MailStandard, Ent.SalesBase).PreviouslyGranted(Ent.Crm),
+            Fulfilled(Step.Together(Step.Add(Ent.EngBase), Step.Add(Ent.GitUsers)), Step.Together(Step.Remove(Ent.SalesBase), Step.Remove(Ent.Crm)))),
         new("Mover_KeepsSensitiveAccess_EscalatesForReviewWithPartialPlan",
             s => s.Mover().InDirectory(Alice, u => u with { Department = "Engineering" }).Holds(Alice, Ent.MailStandard, Ent.SalesBase, Ent.FinanceAp),
             Escalated(Rules.MoverKeepsSensitive, QueueKinds.Privileged)
