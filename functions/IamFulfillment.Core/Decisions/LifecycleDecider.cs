@@ -7,6 +7,10 @@ namespace IamFulfillment.Core.Decisions;
 /// <summary>Joiner, mover and leaver: birthright access from the directory's attributes, and deprovisioning from HR triggers.</summary>
 internal static class LifecycleDecider
 {
+    /// <summary>
+    /// New hire: birthright from the directory's attributes. The account may still be disabled (HR provisioning
+    /// often enables it on the start date); granting birthright to it is expected, so that is not an escalation.
+    /// </summary>
     public static FulfilmentPlan? Joiner(DecisionContext ctx, Findings findings)
     {
         if (ctx.TargetAccountMissing && ctx.Request.RequestedFor is not null)
@@ -92,6 +96,12 @@ internal static class LifecycleDecider
         if (CommonChecks.ProtectedReason(ctx, target) is { } protectedReason)
         {
             findings.Hard(Rules.TargetProtected, $"The service never changes shared, service or break-glass accounts: {protectedReason}.");
+            return null;
+        }
+
+        if (!target.AccountEnabled)
+        {
+            findings.Hard(Rules.TargetDisabled, $"The account {target.Describe()} is disabled; a person must check why before its access follows a role change.");
             return null;
         }
 

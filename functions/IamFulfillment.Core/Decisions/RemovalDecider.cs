@@ -27,6 +27,12 @@ internal static class RemovalDecider
             findings.Hard(Rules.TargetProtected, $"The service never changes shared, service or break-glass accounts: {protectedReason}.");
         }
 
+        if (!target.AccountEnabled)
+        {
+            // A disabled account may be a leaver in progress or on hold for an investigation: a person looks first.
+            findings.Hard(Rules.TargetDisabled, $"The account {target.Describe()} is disabled; a person must check why before its access is changed.");
+        }
+
         foreach (var entry in entries)
         {
             if (DecisionEngine.NotAutomatable(ctx, entry) is var (rule, why))
