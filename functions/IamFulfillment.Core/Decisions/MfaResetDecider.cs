@@ -30,9 +30,9 @@ internal static class MfaResetDecider
         {
             findings.Problem("Say who verified the person's identity (a service desk member).");
         }
-        else if (ctx.Match(request.VerifiedBy) is { Resolved: false } unmatched)
+        else if (ctx.Match(request.VerifiedBy) is not { Resolved: true })
         {
-            findings.Problem(unmatched.Problem ?? "The person who verified the identity could not be matched to a directory account.");
+            findings.Problem(ctx.Match(request.VerifiedBy)?.Problem ?? "The person who verified the identity could not be matched to a directory account.");
         }
 
         if (request.VerifiedAt is null)

@@ -58,6 +58,9 @@ public sealed class MfaResetCases
         new("Mfa_VerifierNotInDirectory_NeedsInfo",
             s => s.MfaReset().Unresolved(Desmond, "No directory account has the email address of Desmond Doyle (desmond@contoso.com)."),
             NeedsInfo("No directory account has the email address of Desmond Doyle")),
+        new("Mfa_VerifierNotLookedUp_NeedsInfoNotUnsupported",
+            s => s.MfaReset().OpenedBy(Alice).VerifierNotLookedUp(),
+            NeedsInfo("The person who verified the identity could not be matched to a directory account.")),
     ];
 
     public static TheoryData<CaseName> Names => DecisionCase.NamesOf(Cases);

@@ -22,6 +22,7 @@ internal sealed class Scenario
     private readonly List<string> _parseProblems = [];
     private readonly List<string> _previouslyGranted = [];
     private int _approvalIds;
+    private bool _verifierLookedUp = true;
 
     public PolicyDocument Policy { get; private set; } = Org.Policy;
     public RequestType? Type { get; private set; }
@@ -228,6 +229,13 @@ internal sealed class Scenario
         return this;
     }
 
+    /// <summary>The context carries no lookup of the verifier at all (a caller that forgot it).</summary>
+    public Scenario VerifierNotLookedUp()
+    {
+        _verifierLookedUp = false;
+        return this;
+    }
+
     public Scenario Because(string? reason)
     {
         Reason = reason;
@@ -329,7 +337,7 @@ internal sealed class Scenario
         };
 
         var others = _approvals.SelectMany(a => a.ActedBy is null ? [a.Approver] : new[] { a.Approver, a.ActedBy })
-            .Append(Verifier?.Itsm)
+            .Append(_verifierLookedUp ? Verifier?.Itsm : null)
             .OfType<ItsmPerson>()
             .DistinctBy(p => p.ItsmId)
             .ToDictionary(p => p.ItsmId, Match, StringComparer.Ordinal);
