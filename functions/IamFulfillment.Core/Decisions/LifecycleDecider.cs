@@ -45,9 +45,16 @@ internal static class LifecycleDecider
 
         RequireHrOrManager(ctx, findings, Rules.JoinerRequester, "a joiner");
         var (entries, roles) = Birthright(ctx, target);
-        findings.Verified.Add(roles.Count == 0
-            ? $"No birthright role in the policy matches {Attributes(target)}."
-            : $"Birthright roles from the directory's attributes ({Attributes(target)}): {string.Join(", ", roles)}.");
+        if (roles.Count == 0)
+        {
+            // Closing a new hire's ticket as done with nothing granted hides a data or policy gap (a department
+            // spelt differently in HR, a role not yet in the policy): a person decides what the new hire needs.
+            findings.Soft(Rules.JoinerNoBirthright, $"No birthright role in the policy matches {Attributes(target)}; a person decides what the new hire needs (check the department and job title in the directory).");
+        }
+        else
+        {
+            findings.Verified.Add($"Birthright roles from the directory's attributes ({Attributes(target)}): {string.Join(", ", roles)}.");
+        }
 
         var operations = new List<DirectoryOperation>();
         foreach (var entry in entries)

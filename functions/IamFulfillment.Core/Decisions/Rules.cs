@@ -29,6 +29,7 @@ public static class Rules
     public const string FulfilByDecision = "fulfil.security-approved";
     public const string RemovalRequesterNotEntitled = "removal.requester-not-entitled";
     public const string JoinerAccountMissing = "joiner.account-missing";
+    public const string JoinerNoBirthright = "joiner.no-birthright-role";
     public const string JoinerRequester = "joiner.requester-not-authorised";
     public const string MoverKeepsSensitive = "mover.sensitive-access-review";
     public const string LeaverRequesterNotHr = "leaver.requester-not-hr";

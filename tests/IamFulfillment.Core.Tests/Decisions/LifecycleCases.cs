@@ -44,6 +44,10 @@ public sealed class LifecycleCases
         new("Joiner_AccountDisabledUntilTheStartDate_StillGetsBirthright",
             s => s.Joiner().InDirectory(Alice, u => u with { AccountEnabled = false }),
             Fulfilled(Step.Together(Step.Add(Ent.MailStandard), Step.Add(Ent.SalesBase), Step.Add(Ent.Crm)))),
+        new("Joiner_NoBirthrightRoleMatches_Escalates",
+            s => s.Joiner().InDirectory(Alice, u => u with { Department = "Sales " })
+                .WithPolicy(p => p with { Roles = [.. p.Roles.Where(r => r.Id != "everyone")] }),
+            Escalated(Rules.JoinerNoBirthright).Saying("No birthright role in the policy matches department Sales , job title Account Executive, employee type Employee")),
         new("Joiner_ServiceAccount_Rejected",
             s => s.Joiner().For(ServiceAccount),
             Rejected(Rules.TargetProtected, "Birthright access is not given to shared, service or break-glass accounts")),
