@@ -63,7 +63,7 @@ public static class DecisionEngine
     private static Verdict Resolve(DecisionContext ctx, Findings findings, FulfilmentPlan? plan, DateTimeOffset? scheduledFor)
     {
         var version = ctx.Policy.Version;
-        var dryRun = ctx.Policy.DryRun || EntriesOf(ctx).Any(e => e.DryRun);
+        var dryRun = ctx.Policy.DryRun || EntriesOf(ctx).Any(e => e.DryRun) || AddsDryRunEntitlement(ctx, plan);
         Decision Make(Outcome outcome, string rule, string summary, FulfilmentPlan? withPlan = null) => new()
         {
             Outcome = outcome,
@@ -131,6 +131,13 @@ public static class DecisionEngine
 
         return new Verdict(Make(Outcome.Fulfilled, Rules.Fulfil, "All checks passed.", plan), null);
     }
+
+    /// <summary>
+    /// Shadow mode per entitlement covers every plan that would grant it, birthright included (joiner, mover).
+    /// Removals are not held back by it: a leaver is deprovisioned whatever the entitlement's rollout state.
+    /// </summary>
+    private static bool AddsDryRunEntitlement(DecisionContext ctx, FulfilmentPlan? plan) =>
+        plan is not null && plan.Operations.OfType<AddMember>().Any(a => ctx.Policy.FindEntitlementByGroup(a.GroupId) is { DryRun: true });
 
     private static FulfilmentPlan? Partial(Findings findings, FulfilmentPlan? plan) =>
         findings.PartialFulfilment && plan is { } p && p.Operations.Any() ? p : null;
