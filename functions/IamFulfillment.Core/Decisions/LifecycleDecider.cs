@@ -141,6 +141,10 @@ internal static class LifecycleDecider
             {
                 findings.Hard(Rules.TierPrivileged, $"New birthright {entry.DisplayName} is effectively privileged; a person decides.", QueueKinds.Privileged);
             }
+            else if (target.IsGuest && !entry.AllowGuests)
+            {
+                findings.NotVerified.Add($"{entry.DisplayName} skipped: not available to guests.");
+            }
             else
             {
                 additions.Add(new AddMember(entry.GroupId, target.Id, entry.DisplayName));

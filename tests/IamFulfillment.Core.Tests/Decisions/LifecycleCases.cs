@@ -90,6 +90,10 @@ public sealed class LifecycleCases
         new("Mover_DisabledAccount_Escalates",
             s => s.Mover().InDirectory(Alice, u => u with { Department = "Engineering", AccountEnabled = false }).Holds(Alice, Ent.SalesBase),
             Escalated(Rules.TargetDisabled).Saying("is disabled")),
+        new("Mover_Guest_GetsOnlyBirthrightThatAllowsGuests",
+            s => s.Mover().For(Gina).InDirectory(Gina, u => u with { Department = "Engineering" })
+                .WithPolicy(p => p with { Roles = [.. p.Roles, new RoleDefinition { Id = "engineering-reports", Department = "Engineering", Entitlements = [Ent.SalesReports] }] }),
+            Fulfilled(Step.Add(Ent.SalesReports, Gina)).NotVerifying("Git users skipped: not available to guests.")),
         new("Mover_ServiceAccount_Escalates",
             s => s.Mover().For(ServiceAccount),
             Escalated(Rules.TargetProtected)),
