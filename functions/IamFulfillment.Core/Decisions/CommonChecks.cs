@@ -95,6 +95,14 @@ internal static class CommonChecks
             }
         }
 
+        // A start date is in the past when it lies before the day the ticket was opened; measured from now, a
+        // request approved a few days later would wrongly be sent back for a date that was fine when filed.
+        var opened = ctx.Ticket.CreatedAt ?? ctx.Now;
+        if (request.StartDate is { } given && given < opened.AddDays(-1))
+        {
+            findings.Problem($"The start date {Day(given)} is in the past.");
+        }
+
         var start = request.StartDate ?? ctx.Now;
         if (request.EndDate is not { } end)
         {

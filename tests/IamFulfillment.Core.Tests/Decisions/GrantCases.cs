@@ -258,6 +258,12 @@ public sealed class GrantCases
         new("Grant_EndBeforeStart_NeedsInfo",
             s => s.Grant(Ent.Crm).From(Now.AddDays(10)).Until(Now.AddDays(5)).Approved(Mark),
             NeedsInfo("The end date 2026-12-01 is not after the start date 2026-12-06.")),
+        new("Grant_StartDateBeforeTheTicketWasOpened_NeedsInfo",
+            s => s.Grant(Ent.Crm).From(Now.AddDays(-5)).Approved(Mark),
+            NeedsInfo("The start date 2026-11-21 is in the past.")),
+        new("Grant_StartDateOnTheDayTheTicketWasOpened_IsNotInThePastWhenApprovedLater",
+            s => s.Grant(Ent.Crm).From(new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero)).Approved(Mark),
+            Fulfilled(Step.Add(Ent.Crm))),
         new("Grant_SeveralProblems_AllReportedInOneDecision",
             s => s.Grant(Ent.Crm, "crm-admins").For(Carl).Justify("n/a").ParseProblem("The start date \"next monday\" is not a date (expected a date such as 2026-12-31).").Approved(Mark),
             NeedsInfo(
