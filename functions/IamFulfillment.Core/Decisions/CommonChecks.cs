@@ -77,9 +77,17 @@ internal static class CommonChecks
         var request = ctx.Request;
         var target = ctx.Target?.User;
         var requiredBy = new List<string>();
-        foreach (var entry in entries.Where(e => e.RequiresEndDate))
+        foreach (var entry in entries)
         {
-            requiredBy.Add($"{entry.DisplayName} is time-bound");
+            var tier = DecisionEngine.EffectiveTier(ctx, entry).Tier;
+            if (entry.RequiresEndDate)
+            {
+                requiredBy.Add($"{entry.DisplayName} is time-bound");
+            }
+            else if (ctx.Policy.Requests.EndDateRequiredForTiers.Contains(tier))
+            {
+                requiredBy.Add($"{entry.DisplayName} is {tier.ToString().ToLowerInvariant()} access");
+            }
         }
 
         if (target is not null)

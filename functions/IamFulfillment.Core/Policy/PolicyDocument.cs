@@ -136,6 +136,9 @@ public sealed record RequestRules
         ["n/a", "na", "none", "access", "asdf", "test", "need access", "needed", "please", "tbd", "xxx", "required", "work", "for work", "same as colleague"];
 
     public IReadOnlyList<string> EndDateRequiredForEmployeeTypes { get; init; } = ["Contractor", "Vendor"];
+
+    /// <summary>Tiers whose grants are always time-bound (e.g. privileged): the request must give an end date.</summary>
+    public IReadOnlyList<RiskTier> EndDateRequiredForTiers { get; init; } = [];
     public bool EndDateRequiredForGuests { get; init; } = true;
     public int? DefaultMaxDurationDays { get; init; }
 }

@@ -227,15 +227,26 @@ public static class PolicyLoader
 
         const string Path = "$.requests";
         w.CheckKeys(obj, Path, "justificationMinLength", "placeholderJustifications", "endDateRequiredForEmployeeTypes",
-            "endDateRequiredForGuests", "defaultMaxDurationDays");
+            "endDateRequiredForGuests", "endDateRequiredForTiers", "defaultMaxDurationDays");
         var placeholders = w.Strings(obj, Path, "placeholderJustifications");
         var endDateTypes = w.Strings(obj, Path, "endDateRequiredForEmployeeTypes");
+        var tiers = new List<RiskTier>();
+        var tierTexts = w.Strings(obj, Path, "endDateRequiredForTiers");
+        for (var i = 0; i < tierTexts.Count; i++)
+        {
+            if (ParseTier(w, $"{Path}.endDateRequiredForTiers[{i}]", tierTexts[i]) is { } tier)
+            {
+                tiers.Add(tier);
+            }
+        }
+
         return new RequestRules
         {
             JustificationMinLength = w.Int(obj, Path, "justificationMinLength", 0, 1000) ?? defaults.JustificationMinLength,
             PlaceholderJustifications = obj.TryGetProperty("placeholderJustifications", out _) ? placeholders : defaults.PlaceholderJustifications,
             EndDateRequiredForEmployeeTypes = obj.TryGetProperty("endDateRequiredForEmployeeTypes", out _) ? endDateTypes : defaults.EndDateRequiredForEmployeeTypes,
             EndDateRequiredForGuests = w.Bool(obj, Path, "endDateRequiredForGuests") ?? defaults.EndDateRequiredForGuests,
+            EndDateRequiredForTiers = tiers,
             DefaultMaxDurationDays = w.Int(obj, Path, "defaultMaxDurationDays", 1, 3650),
         };
     }

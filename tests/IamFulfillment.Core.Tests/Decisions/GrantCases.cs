@@ -264,6 +264,10 @@ public sealed class GrantCases
         new("Grant_StartDateOnTheDayTheTicketWasOpened_IsNotInThePastWhenApprovedLater",
             s => s.Grant(Ent.Crm).From(new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero)).Approved(Mark),
             Fulfilled(Step.Add(Ent.Crm))),
+        new("Grant_TierThatPolicyMakesTimeBound_NeedsEndDate",
+            s => s.Grant(Ent.ProdDbAdmin).Approved(Mark).Approved(Olga).Approved(Sam)
+                .WithPolicy(p => p with { Requests = p.Requests with { EndDateRequiredForTiers = [RiskTier.Privileged] } }),
+            NeedsInfo("Add an end date: it is required because Production database admins is privileged access.")),
         new("Grant_SeveralProblems_AllReportedInOneDecision",
             s => s.Grant(Ent.Crm, "crm-admins").For(Carl).Justify("n/a").ParseProblem("The start date \"next monday\" is not a date (expected a date such as 2026-12-31).").Approved(Mark),
             NeedsInfo(
