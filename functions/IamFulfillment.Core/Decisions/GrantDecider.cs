@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using IamFulfillment.Core.Fulfilment;
 using IamFulfillment.Core.Policy;
 
@@ -110,11 +112,47 @@ internal static class GrantDecider
             }
             else
             {
-                findings.Problem($"\"{CommonChecks.Shorten(id)}\" is not an entitlement in the access catalog (ids must match the catalog exactly).");
+                findings.Problem(NotInCatalog(ctx, id));
             }
         }
 
         return entries;
+    }
+
+    /// <summary>
+    /// Why an id matched nothing, in words the requester can act on. Nothing here matches loosely: a lookalike or
+    /// invisible character is pointed out, never mapped; the only suggestion is the exact id when case alone differs.
+    /// </summary>
+    private static string NotInCatalog(DecisionContext ctx, string id)
+    {
+        var shown = new StringBuilder();
+        var odd = new List<string>();
+        foreach (var rune in id.EnumerateRunes())
+        {
+            var invisible = Rune.GetUnicodeCategory(rune) is UnicodeCategory.Format or UnicodeCategory.Control or UnicodeCategory.SpaceSeparator && rune.Value != ' ';
+            var code = $"U+{rune.Value:X4}";
+            shown.Append(invisible ? $"<{code}>" : rune.ToString());
+            if (rune.Value > 0x7E || invisible)
+            {
+                odd.Add(invisible ? $"an invisible character ({code})" : $"'{rune}' ({code})");
+            }
+        }
+
+        var text = $"\"{CommonChecks.Shorten(shown.ToString())}\" is not an entitlement in the access catalog";
+        if (odd.Count > 0)
+        {
+            var which = string.Join(", ", odd.Distinct(StringComparer.Ordinal).Take(3));
+            return odd.All(o => o.StartsWith("an invisible", StringComparison.Ordinal))
+                ? $"{text}: it contains {which}. Type the id again as the catalog spells it."
+                : $"{text}: it contains {which}, which only looks like an ordinary letter or digit. Type the id again as the catalog spells it.";
+        }
+
+        if (ctx.Policy.FindEntitlement(id.ToLowerInvariant()) is { } lower)
+        {
+            return $"{text}: catalog ids are written in lower case (\"{lower.Id}\").";
+        }
+
+        return $"{text} (ids must match the catalog exactly).";
     }
 
     /// <summary>The union of the stages the entitlements need; owner stages are per entitlement.</summary>
