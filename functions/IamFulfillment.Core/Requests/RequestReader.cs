@@ -1,10 +1,11 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using IamFulfillment.Core.Model;
 
 namespace IamFulfillment.Core.Requests;
 
 /// <summary>Turns a ticket snapshot's normalised fields into an <see cref="AccessRequest"/>, noting what does not parse.</summary>
-public static class RequestReader
+public static partial class RequestReader
 {
     private static readonly string[] DateFormats = ["yyyy-MM-dd"];
 
@@ -92,7 +93,10 @@ public static class RequestReader
             return null;
         }
 
-        if (DateTimeOffset.TryParseExact(text, DateTimeFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var withOffset))
+        // The "K" specifier also matches no offset at all, and then TryParseExact takes the machine's time zone:
+        // an offset-less date-time must never get that far. Only text that states its offset is read as such.
+        if (HasExplicitOffset(text)
+            && DateTimeOffset.TryParseExact(text, DateTimeFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var withOffset))
         {
             return withOffset;
         }
@@ -107,4 +111,11 @@ public static class RequestReader
         problems.Add($"The {label} \"{text}\" is not a date (expected a date such as 2026-12-31).");
         return null;
     }
+
+    /// <summary>Whether the time part ends in "Z" or a numeric offset (the date part's own '-' do not count).</summary>
+    private static bool HasExplicitOffset(string text) =>
+        text.Length > 10 && (text[^1] is 'Z' or 'z' || OffsetSuffix().IsMatch(text.AsSpan(10)));
+
+    [GeneratedRegex(@"[+-]\d{2}(:?\d{2})?$", RegexOptions.CultureInvariant)]
+    private static partial Regex OffsetSuffix();
 }
