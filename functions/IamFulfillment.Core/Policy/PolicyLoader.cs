@@ -35,8 +35,10 @@ public static class PolicyLoader
         }
         catch (JsonException ex)
         {
+            // The parser's message ends with its own zero-based position; the error carries the one-based line.
             var line = ex.LineNumber is { } n ? (int)n + 1 : (int?)null;
-            return (null, [new PolicyError("$", line, $"not valid JSON: {ex.Message}")]);
+            var message = ex.Message.IndexOf(" LineNumber:", StringComparison.Ordinal) is var cut and > 0 ? ex.Message[..cut] : ex.Message;
+            return (null, [new PolicyError("$", line, $"not valid JSON: {message}")]);
         }
 
         using (document)
