@@ -32,6 +32,7 @@ internal static class ApprovalVerifier
         Self,
         SecondStage,
         DelegateNotAllowed,
+        Disabled,
         Unmapped,
         WrongPerson,
     }
@@ -165,6 +166,9 @@ internal static class ApprovalVerifier
                 case Flaw.DelegateNotAllowed:
                     findings.Soft(Rules.ApprovalDelegateNotAllowed, $"{who} approved on behalf of {bestRecord!.Approver.Describe()}; policy does not accept delegated approvals ({stage}).");
                     break;
+                case Flaw.Disabled:
+                    findings.Soft(Rules.ApprovalApproverDisabled, $"{who} approved, but their directory account is disabled (or that of the person they acted for); an approval from a disabled account does not count ({stage}).");
+                    break;
                 case Flaw.Unmapped:
                     findings.Soft(Rules.ApprovalUnverifiedApprover, $"The approver {who} could not be matched to exactly one directory user, so the approval for {stage} cannot be verified.");
                     break;
@@ -190,6 +194,13 @@ internal static class ApprovalVerifier
         if (approver is null || actor is null)
         {
             return (Flaw.Unmapped, approver, actor, isDelegate);
+        }
+
+        // Someone whose account is disabled has left or is suspended: a click in the ITSM under that name is not
+        // an approval the service can rely on.
+        if (!actor.AccountEnabled || !approver.AccountEnabled)
+        {
+            return (Flaw.Disabled, approver, actor, isDelegate);
         }
 
         // Independence first: whoever opened the request or is its target never approves it, whatever stage they

@@ -13,6 +13,7 @@ public static class Rules
     public const string ApprovalSamePersonTwoStages = "approval.same-person-two-stages";
     public const string ApprovalDelegateNotAllowed = "approval.delegate-not-allowed";
     public const string ApprovalWrongApprover = "approval.wrong-approver";
+    public const string ApprovalApproverDisabled = "approval.approver-disabled";
     public const string ApprovalUnverifiedApprover = "approval.unmapped-approver";
     public const string OwnerUnknown = "entitlement.owner-unknown";
     public const string TargetProtected = "target.protected-account";

@@ -55,6 +55,13 @@ public sealed class GrantCases
         new("Grant_ApproverNotInDirectory_Escalates",
             s => s.Grant(Ent.Crm).Approved(Mark).Unresolved(Mark, "2 directory accounts share the email address of Mark Miller"),
             Escalated(Rules.ApprovalUnverifiedApprover).Saying("could not be matched to exactly one directory user")),
+        new("Grant_ApprovalByADisabledAccount_DoesNotCount",
+            s => s.Grant(Ent.Crm).Approved(Mark).InDirectory(Mark, u => u with { AccountEnabled = false }),
+            Escalated(Rules.ApprovalApproverDisabled).Saying("Mark Miller (sn-mark) approved, but their directory account is disabled")),
+        new("Grant_DelegateWithDisabledAccount_DoesNotCount",
+            s => s.Grant(Ent.Crm).Approved(Mark, actedBy: Dina).InDirectory(Dina, u => u with { AccountEnabled = false })
+                .WithPolicy(p => p with { Approvals = p.Approvals with { AllowDelegates = true } }),
+            Escalated(Rules.ApprovalApproverDisabled).Saying("Dina Diaz (sn-dina) approved")),
         new("Grant_ApprovalBeforeVariableChange_IsStaleAndEscalates",
             s => s.Grant(Ent.Crm).Approved(Mark, Now.AddHours(-3)).Changed(RequestFields.EndDate, Now.AddHours(-1)),
             Escalated(Rules.ApprovalStale).Saying("before the request last changed at 2026-11-26 11:00 UTC")),
