@@ -274,9 +274,9 @@ internal sealed class Scenario
     public Scenario Pending(Person approver) => Approval(approver, ApprovalState.Requested, null, ApprovalScope.Item, null, null);
 
     /// <summary>A material field of the request (entitlement, target, dates) changed at <paramref name="at"/>.</summary>
-    public Scenario Changed(string field, DateTimeOffset at)
+    public Scenario Changed(string field, DateTimeOffset at, Person? by = null)
     {
-        _changes.Add(new FieldChange(field, at, "sn-rita", "old", "new"));
+        _changes.Add(new FieldChange(field, at, (by ?? Org.Rita).Itsm.ItsmId, "old", "new"));
         return this;
     }
 
