@@ -104,7 +104,17 @@ internal static class ApprovalVerifier
                 // lets the request count as the manager stage for standard entitlements.
                 if (ctx.Policy.Approvals.ManagerRequestCountsAsManagerApproval && allStandard)
                 {
-                    findings.Verified.Add($"Manager stage: requested by the target's manager {requester.Describe()}; policy counts that as the manager's approval for standard entitlements.");
+                    // The request is the manager's approval only of what the manager asked for: a material change by
+                    // anyone else afterwards makes it stale, like any approval.
+                    var requesterItsm = ctx.Request.Requester;
+                    var byOthers = ctx.Ticket.MaterialChanges.LastOrDefault(c => !SameItsmPerson(c.ChangedBy, requesterItsm));
+                    if (byOthers is null)
+                    {
+                        findings.Verified.Add($"Manager stage: requested by the target's manager {requester.Describe()}; policy counts that as the manager's approval for standard entitlements.");
+                        continue;
+                    }
+
+                    findings.Soft(Rules.ApprovalStale, $"{NameOf(ctx, byOthers.ChangedBy)} changed the request after its manager {requester.Describe()} opened it ({byOthers.Field} at {Stamp(byOthers.At)}), so the manager's own request no longer counts as the manager's approval.");
                     continue;
                 }
             }
@@ -267,6 +277,20 @@ internal static class ApprovalVerifier
             ? $"the owner of {owned.DisplayName}"
             : null;
     }
+
+    /// <summary>A person the ticket knows, by ITSM id or user name, as people read it.</summary>
+    private static string NameOf(DecisionContext ctx, string? itsmId)
+    {
+        var known = new[] { ctx.Request.RequestedFor, ctx.Request.Requester, ctx.Request.VerifiedBy }
+            .Concat(ctx.Ticket.Approvals.SelectMany(a => new[] { a.Approver, a.ActedBy }))
+            .OfType<ItsmPerson>()
+            .FirstOrDefault(p => SameItsmPerson(itsmId, p));
+        return known?.Describe() ?? itsmId ?? "Someone";
+    }
+
+    private static bool SameItsmPerson(string? changedBy, ItsmPerson? person) =>
+        person is not null && changedBy is not null
+        && (string.Equals(changedBy, person.ItsmId, StringComparison.Ordinal) || string.Equals(changedBy, person.UserName, StringComparison.OrdinalIgnoreCase));
 
     private static bool IsSelf(DirectoryUser person, DirectoryUser? requester, DirectoryUser? target) =>
         person.Id == requester?.Id || person.Id == target?.Id;

@@ -81,6 +81,14 @@ public sealed class GrantCases
             s => s.Grant(Ent.Crm).OpenedBy(Mark).Approved(Mark)
                 .WithPolicy(p => p with { Approvals = p.Approvals with { ManagerRequestCountsAsManagerApproval = true } }),
             Fulfilled(Step.Add(Ent.Crm)).Verifying("policy counts that as the manager's approval for standard entitlements")),
+        new("Grant_ManagerRequestChangedBySomeoneElse_NoLongerCountsAsApproval",
+            s => s.Grant(Ent.SalesReports).OpenedBy(Mark).Changed(RequestFields.Entitlements, Now.AddHours(-1), by: Alice)
+                .WithPolicy(p => p with { Approvals = p.Approvals with { ManagerRequestCountsAsManagerApproval = true } }),
+            Escalated(Rules.ApprovalStale).Saying("Alice Archer (sn-alice) changed the request after its manager Mark Miller (u-mark) opened it")),
+        new("Grant_ManagerRequestChangedByTheManager_StillCounts",
+            s => s.Grant(Ent.SalesReports).OpenedBy(Mark).Changed(RequestFields.Entitlements, Now.AddHours(-1), by: Mark)
+                .WithPolicy(p => p with { Approvals = p.Approvals with { ManagerRequestCountsAsManagerApproval = true } }),
+            Fulfilled(Step.Add(Ent.SalesReports))),
         new("Grant_ManagerRequestsSensitive_PolicySwitchDoesNotApply",
             s => s.Grant(Ent.FinanceAp).OpenedBy(Mark).Approved(Mark).Approved(Olga)
                 .WithPolicy(p => p with { Approvals = p.Approvals with { ManagerRequestCountsAsManagerApproval = true } }),
