@@ -129,6 +129,10 @@ public sealed class PolicyLoaderTests
     [InlineData("""{ "queues": { "iam": {} }, "catalog": [{ "id": "a1", "groupId": "g", "tier": "privileged", "approvals": ["manager", "owner"] }], "approvals": { "securityApproverGroupId": "s" } }""", "$.catalog[0].approvals", "the list leaves out security")]
     [InlineData("""{ "queues": { "iam": {} }, "catalog": [{ "id": "a1", "groupId": "g", "tier": "standard", "approvals": ["boss"] }] }""", "$.catalog[0].approvals[0]", "unknown approval stage 'boss'")]
     [InlineData("""{ "queues": { "iam": {} }, "name": "a", "name": "b" }""", "$.name", "key 'name' is given more than once")]
+    [InlineData("""{ "queues": { "iam": {} }, "approvals": { "securityApproverGroupId": "g-sec" }, "catalog": [{ "id": "sec", "groupId": "G-SEC", "tier": "sensitive" }] }""", "$.catalog[0].tier", "'sec' gives membership of the security approvers group: it must be privileged")]
+    [InlineData("""{ "queues": { "iam": {} }, "leaver": { "hrGroupId": "g-hr" }, "catalog": [{ "id": "hr", "groupId": "g-hr", "tier": "standard" }] }""", "$.catalog[0].tier", "the HR group")]
+    [InlineData("""{ "queues": { "iam": {} }, "mfaRecovery": { "serviceDeskGroupId": "g-sd" }, "catalog": [{ "id": "sd", "groupId": "g-sd", "tier": "standard" }] }""", "$.catalog[0].tier", "the service desk group")]
+    [InlineData("""{ "queues": { "iam": {} }, "protectedAccounts": { "exclusionGroupId": "g-x" }, "catalog": [{ "id": "x", "groupId": "g-x", "tier": "standard" }] }""", "$.catalog[0].tier", "the exclusion group")]
     public void OneMistake_IsReportedAtItsPath(string json, string path, string says)
     {
         var errors = ErrorsOf(json);
