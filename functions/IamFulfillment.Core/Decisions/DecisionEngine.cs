@@ -156,6 +156,12 @@ public static class DecisionEngine
             return (RiskTier.Privileged, null);
         }
 
+        var parents = ctx.Groups.GetValueOrDefault(entry.GroupId)?.ParentGroupIds ?? [];
+        if (ctx.Policy.ControlGroups().FirstOrDefault(c => parents.Contains(c.GroupId, StringComparer.OrdinalIgnoreCase)) is { GroupId: not null } control)
+        {
+            return (RiskTier.Privileged, $"its group is nested in {control.What}");
+        }
+
         var strictest = CatalogParents(ctx, entry).Where(p => p.Tier > entry.Tier).MaxBy(p => p.Tier);
         return strictest is null
             ? (entry.Tier, null)
@@ -208,6 +214,10 @@ public static class DecisionEngine
             else if (membership.IsRoleAssignable)
             {
                 list.Add($"role-assignable group {membership.DisplayName ?? membership.Id}");
+            }
+            else if (ctx.Policy.ControlGroups().FirstOrDefault(c => string.Equals(c.GroupId, membership.Id, StringComparison.OrdinalIgnoreCase)) is { GroupId: not null } control)
+            {
+                list.Add($"member of {control.What} ({membership.Id})");
             }
         }
 

@@ -51,6 +51,28 @@ public sealed record PolicyDocument
     public CatalogEntry? FindEntitlementByGroup(string groupId) =>
         Catalog.FirstOrDefault(e => string.Equals(e.GroupId, groupId, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>
+    /// Groups whose membership decides what the service itself does: who approves the security stage, who files
+    /// leavers, who verifies identities, whose accounts are never touched. Membership of them is privileged.
+    /// </summary>
+    public IReadOnlyList<(string GroupId, string What)> ControlGroups()
+    {
+        var list = new List<(string, string)>();
+        void Add(string? id, string what)
+        {
+            if (!string.IsNullOrWhiteSpace(id))
+            {
+                list.Add((id, what));
+            }
+        }
+
+        Add(Approvals.SecurityApproverGroupId, "the security approvers group");
+        Add(Leaver.HrGroupId, "the HR group (its members file leavers)");
+        Add(MfaRecovery.ServiceDeskGroupId, "the service desk group (its members verify identities for MFA resets)");
+        Add(ProtectedAccounts.ExclusionGroupId, "the exclusion group (its members are never changed by the service)");
+        return list;
+    }
+
     public EscalationQueue QueueFor(string kind) =>
         Queues.TryGetValue(kind, out var queue) ? queue
         : Queues.TryGetValue(QueueKinds.Iam, out var fallback) ? fallback

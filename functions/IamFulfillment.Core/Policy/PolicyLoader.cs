@@ -497,18 +497,11 @@ public static class PolicyLoader
         // Membership of these groups decides what the service itself does (who approves the security stage, who may
         // file leavers, who verifies identities, who is never touched). Handing them out on a manager's approval
         // would let anyone with a willing manager steer the service, so in the catalog they must be privileged.
-        var controlGroups = new (string? Id, string What)[]
-        {
-            (policy.Approvals.SecurityApproverGroupId, "the security approvers group"),
-            (policy.Leaver.HrGroupId, "the HR group (its members file leavers)"),
-            (policy.MfaRecovery.ServiceDeskGroupId, "the service desk group (its members verify identities for MFA resets)"),
-            (policy.ProtectedAccounts.ExclusionGroupId, "the exclusion group (its members are never changed by the service)"),
-        };
         foreach (var entry in policy.Catalog.Where(e => e.Tier != RiskTier.Privileged))
         {
-            foreach (var (id, what) in controlGroups)
+            foreach (var (id, what) in policy.ControlGroups())
             {
-                if (id is not null && string.Equals(id, entry.GroupId, StringComparison.OrdinalIgnoreCase))
+                if (string.Equals(id, entry.GroupId, StringComparison.OrdinalIgnoreCase))
                 {
                     w.Error($"{entry.SourcePath}.tier", $"'{entry.Id}' gives membership of {what}: it must be privileged");
                 }

@@ -164,6 +164,9 @@ public sealed class GrantCases
             s => s.Grant(Ent.SqlReaders).Approved(Mark),
             Escalated(Rules.NestedInPrivileged, QueueKinds.Privileged)
                 .Saying("SQL readers is treated as privileged because its group is nested in the privileged group of Production database admins")),
+        new("Grant_GroupNestedInTheHrGroup_IsPrivileged",
+            s => s.Grant(Ent.SalesReports).Group(Ent.SalesReports, g => g with { ParentGroupIds = [HrGroup] }).Approved(Mark),
+            Escalated(Rules.NestedInPrivileged, QueueKinds.Privileged).Saying("its group is nested in the HR group (its members file leavers)")),
         new("Grant_GroupNestedInSensitiveGroup_NeedsTheParentsOwnerStage",
             s => s.Grant(Ent.ApViewers).Approved(Mark),
             Escalated(Rules.ApprovalMissing).Saying("No approval from the owner of Finance: accounts payable")),
