@@ -58,7 +58,8 @@ public static partial class RequestReader
             RawType = rawType,
             RequestedFor = ticket.People.GetValueOrDefault(RequestFields.RequestedFor),
             Requester = ticket.OpenedBy,
-            EntitlementIds = SplitEntitlements(Field(RequestFields.Entitlements)),
+            // Not through Field(): its Trim() would strip Unicode spaces that must stay visible (and unmatched).
+            EntitlementIds = SplitEntitlements(ticket.Fields.GetValueOrDefault(RequestFields.Entitlements)),
             Justification = Field(RequestFields.Justification),
             StartDate = ParseDate(Field(RequestFields.StartDate), "start date", zone, problems),
             EndDate = ParseDate(Field(RequestFields.EndDate), "end date", zone, problems),
@@ -74,11 +75,17 @@ public static partial class RequestReader
         };
     }
 
-    /// <summary>Entitlement ids separated by commas, semicolons or new lines; each kept exactly as written (trimmed only).</summary>
+    /// <summary>
+    /// Entitlement ids separated by commas, semicolons or new lines; each kept exactly as written, only ordinary
+    /// spaces and tabs trimmed. Unicode spaces (no-break, ideographic, …) stay, so an id carrying one does not
+    /// match and the requester is told which character it is.
+    /// </summary>
     public static IReadOnlyList<string> SplitEntitlements(string? raw) =>
         raw is null
             ? []
-            : raw.Split([',', ';', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : raw.Split([',', ';', '\n', '\r'])
+                .Select(id => id.Trim(' ', '\t'))
+                .Where(id => id.Length > 0)
                 .Distinct(StringComparer.Ordinal)
                 .ToList();
 

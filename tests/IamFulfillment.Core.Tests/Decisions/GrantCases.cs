@@ -1,6 +1,7 @@
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Policy;
+using IamFulfillment.Core.Requests;
 using static IamFulfillment.Core.Tests.Decisions.Expect;
 using static IamFulfillment.Core.Tests.Decisions.Org;
 
@@ -240,6 +241,9 @@ public sealed class GrantCases
         new("Grant_EntitlementIdWithZeroWidthSpace_NeedsInfo",
             s => s.Grant("crm\u200B-users").Approved(Mark),
             NeedsInfo("\"crm<U+200B>-users\" is not an entitlement in the access catalog: it contains an invisible character (U+200B)")),
+        new("Grant_EntitlementIdWithNoBreakSpace_NeedsInfo",
+            s => s.Grant(RequestReader.SplitEntitlements("crm-users\u00A0").ToArray()).Approved(Mark),
+            NeedsInfo("\"crm-users<U+00A0>\" is not an entitlement in the access catalog: it contains an invisible character (U+00A0)")),
         new("Grant_EntitlementIdInOtherCase_NeverMatches",
             s => s.Grant("CRM-Users").Approved(Mark),
             NeedsInfo("\"CRM-Users\" is not an entitlement in the access catalog: catalog ids are written in lower case (\"crm-users\").")),

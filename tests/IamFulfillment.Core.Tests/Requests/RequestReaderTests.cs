@@ -138,6 +138,17 @@ public sealed class RequestReaderTests
     }
 
     [Fact]
+    public void SplitEntitlements_TrimsOnlyOrdinarySpaces_NotUnicodeSpaces()
+    {
+        var ids = RequestReader.SplitEntitlements("\tcrm-users \r\n, crm-users\u00A0,\u3000sales-reports");
+        Assert.Equal(["crm-users", "crm-users\u00A0", "\u3000sales-reports"], ids);
+    }
+
+    [Fact]
+    public void Read_EntitlementField_KeepsUnicodeSpacesAtItsEnds() =>
+        Assert.Equal(["\u00A0crm-users", "sales-reports\u2003"], Read((RequestFields.Entitlements, "\u00A0crm-users, sales-reports\u2003")).EntitlementIds);
+
+    [Fact]
     public void SplitEntitlements_Nothing_IsEmpty()
     {
         Assert.Empty(RequestReader.SplitEntitlements(null));
