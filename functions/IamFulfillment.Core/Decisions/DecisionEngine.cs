@@ -79,6 +79,8 @@ public static class DecisionEngine
 
             // Only a decision the security approver actually carried out names them as its decider.
             DecidedBy = rule == Rules.FulfilByDecision ? findings.SecurityDecision : null,
+            SecurityApprovalCarriesOut = outcome == Outcome.Escalated && findings.SecurityStageApplies && plan is not null
+                && findings.HardEscalations.Count == 0 && findings.SoftEscalations.Count > 0 && ctx.Policy.Approvals.SecurityApproverGroupId is not null,
             PolicyVersion = version,
             ScheduledFor = withPlan is null ? null : scheduledFor,
         };

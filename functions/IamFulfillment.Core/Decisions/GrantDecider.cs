@@ -79,6 +79,7 @@ internal static class GrantDecider
 
         // Membership of a nested group is membership of its parents, so their approval stages apply as well.
         var approvedFor = entries.Concat(entries.SelectMany(e => DecisionEngine.CatalogParents(ctx, e))).DistinctBy(e => e.Id).ToList();
+        findings.SecurityStageApplies = true;
         findings.SecurityDecision = ApprovalVerifier.FindSecurityDecision(ctx, findings);
         ApprovalVerifier.VerifyStages(ctx, Requirements(approvedFor, findings.SecurityDecision is not null), allStandard, findings);
 

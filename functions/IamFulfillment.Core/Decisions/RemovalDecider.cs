@@ -65,7 +65,8 @@ internal static class RemovalDecider
                 findings.Waiting = $"approval requested from {pendingWith} is still pending in the ticket system";
             }
 
-            findings.SecurityDecision = ApprovalVerifier.FindSecurityDecision(ctx, findings);
+            findings.SecurityStageApplies = true;
+        findings.SecurityDecision = ApprovalVerifier.FindSecurityDecision(ctx, findings);
             var before = findings.SoftEscalations.Count;
             ApprovalVerifier.VerifyStages(ctx, [new StageRequirement(ApprovalStage.Manager)], allStandard: false, findings);
             if (findings.SoftEscalations.Count > before)

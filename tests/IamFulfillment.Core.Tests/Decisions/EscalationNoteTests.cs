@@ -61,4 +61,21 @@ public sealed class EscalationNoteTests
         Assert.Null(decision.Plan);
         Assert.Equal(Org.Policy.Version, decision.PolicyVersion);
     }
+
+    [Fact]
+    public void SecurityApprovalCarriesOut_OnlyWhenNothingElseStandsInTheWay()
+    {
+        bool Carries(Func<Scenario, Scenario> arrange) => DecisionEngine.Decide(arrange(new Scenario()).Build()).Decision!.SecurityApprovalCarriesOut;
+
+        Assert.True(Carries(s => s.Grant(Ent.ProdDbAdmin).Until(Now.AddDays(7)).Approved(Mark).Approved(Olga)));
+        Assert.True(Carries(s => s.Grant(Ent.FinanceAp).HoldsNested(Alice, Ent.FinanceVendors).Approved(Mark).Approved(Olga)));
+        Assert.True(Carries(s => s.Remove(Ent.Crm).Holds(Alice, Ent.Crm)));
+        Assert.False(Carries(s => s.Grant(Ent.IntuneAdmins).Until(Now.AddDays(7)).Approved(Mark).Approved(Olga)));
+        Assert.False(Carries(s => s.Grant(Ent.PayrollExport).Approved(Mark)));
+        Assert.False(Carries(s => s.Grant(Ent.ProdDbAdmin).Until(Now.AddDays(7)).InDirectory(Alice, u => u with { AccountEnabled = false })));
+        Assert.False(Carries(s => s.Leaver().OpenedBy(Mark)));
+        Assert.False(Carries(s => s.Joiner().OpenedBy(Rita)));
+        Assert.False(Carries(s => s.Grant(Ent.Crm).Approved(Mark)));
+        Assert.False(Carries(s => s.Grant(Ent.Crm).Justify(null).Approved(Mark)));
+    }
 }
