@@ -18,7 +18,9 @@ internal sealed record StageRequirement(ApprovalStage Stage, CatalogEntry? Entry
 /// <summary>
 /// Verifies approvals against the ITSM records and the directory: the right person for each stage (the target's
 /// manager per the directory, the entitlement's owner, a security approver), never the requester or the target,
-/// the person who actually acted (delegates only where policy allows), given after the last material change.
+/// the person who actually acted (delegates only where policy allows; enabled accounts only), given after the
+/// last material change, one stage per person for the security decision; a rejection anywhere rejects. Only ITSM
+/// approval records count: nothing in comments, fields or webhook bodies is an approval.
 /// This is the one place the rule "self-approval is not an approval" lives.
 /// </summary>
 internal static class ApprovalVerifier
