@@ -123,6 +123,16 @@ public sealed class LifecycleCases
             s => s.Leaver().Holds(Alice, Ent.Crm).HoldsMembership(Alice, GlobalReader),
             Escalated(Rules.LeaverNotPermitted, QueueKinds.Privileged).Saying("holds admin roles").Saying("Memberships the service cannot remove: directory role Global Reader")
                 .Plan(Step.Revoke(), Step.Remove(Ent.Crm))),
+        new("Leaver_RoleAssignableGroupMember_RemovesTheRestAndEscalates",
+            s => s.Leaver().Holds(Alice, Ent.Crm, Ent.IntuneAdmins),
+            Escalated(Rules.LeaverNotPermitted, QueueKinds.Privileged).Saying("Memberships the service cannot remove: Intune administrators (role-assignable group)")
+                .Plan(Step.Revoke(), Step.Remove(Ent.Crm))),
+        new("Leaver_FutureTerminationOfOnPremAccount_IsScheduledWithItsPartialPlan",
+            s => s.Leaver().TerminatedAt(Now.AddDays(1)).InDirectory(Alice, u => u with { OnPremisesSynced = true }).Holds(Alice, Ent.Crm),
+            Escalated(Rules.LeaverNotPermitted, QueueKinds.Privileged).Plan(Step.Revoke(), Step.Remove(Ent.Crm)).Scheduled(Now.AddDays(1))),
+        new("Leaver_UnknownTarget_NeedsInfo",
+            s => s.Leaver().Unresolved(Alice, "No directory account has the employee number E1001."),
+            NeedsInfo("No directory account has the employee number E1001.")),
         new("Leaver_AlreadyDisabled_RevokesAndRemoves",
             s => s.Leaver().InDirectory(Alice, u => u with { AccountEnabled = false }).Holds(Alice, Ent.Crm),
             Fulfilled(Step.Revoke(), Step.Remove(Ent.Crm)).Verifying("The account was already disabled.")),
