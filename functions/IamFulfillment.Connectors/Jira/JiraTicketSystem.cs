@@ -332,7 +332,10 @@ public sealed partial class JiraTicketSystem : ITicketSystem
                 var field = JiraFieldMap.Str(item, "field");
                 if (_fieldMap.IsMaterial(fieldId, field))
                 {
-                    changes.Add(new FieldChange(fieldId ?? field!, at, author, JiraFieldMap.Str(item, "fromString"), JiraFieldMap.Str(item, "toString")));
+                    // Named by the normalised field where the field map knows it, like the ServiceNow connector does.
+                    var id = fieldId ?? field!;
+                    var name = _fieldMap.Mapped.FirstOrDefault(m => string.Equals(m.Value, id, StringComparison.Ordinal)).Key ?? id;
+                    changes.Add(new FieldChange(name, at, author, JiraFieldMap.Str(item, "fromString"), JiraFieldMap.Str(item, "toString")));
                 }
             }
         }

@@ -111,7 +111,7 @@ internal static class MfaResetDecider
 
         var manager = target.Manager;
         var managerAddress = manager?.Mail;
-        if (manager is null || string.IsNullOrWhiteSpace(managerAddress))
+        if (manager is null || string.IsNullOrWhiteSpace(managerAddress) || !manager.AccountEnabled)
         {
             findings.Hard(Rules.MfaNoManager, "The directory lists no manager with a mailbox to receive the Temporary Access Pass.");
             return null;

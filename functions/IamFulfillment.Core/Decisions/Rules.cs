@@ -44,5 +44,6 @@ public static class Rules
     public const string MfaNoManager = "mfa.no-verified-manager";
     public const string SafetyBrake = "safety-brake";
     public const string ProcessingFailure = "processing.failure";
+    public const string ChangeNotPermitted = "directory.not-permitted";
     public const string UnsupportedType = "request.unsupported-type";
 }

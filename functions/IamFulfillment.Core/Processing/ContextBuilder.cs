@@ -47,6 +47,10 @@ public sealed class ContextBuilder(IDirectory directory, GroupDirectoryCache gro
             {
                 conflict = $"The employee number {request.EmployeeNumber} belongs to {byNumber.User.Describe()}, but the ticket names {target.User.Describe()}.";
             }
+            else if (byNumber.User is null && target?.User is not null)
+            {
+                conflict = $"The employee number {request.EmployeeNumber} matches no directory account, but the ticket names {target.User.Describe()}: which person leaves must be checked.";
+            }
 
             target = byNumber.User is not null || target is null ? byNumber : target;
         }
@@ -89,9 +93,15 @@ public sealed class ContextBuilder(IDirectory directory, GroupDirectoryCache gro
             ? lookups.MembershipsAsync(targetUser.Id, MembershipScope.Direct)
             : Task.FromResult<IReadOnlyList<Membership>>([]);
         var groupIds = request.EntitlementIds.Select(policy.FindEntitlement).OfType<CatalogEntry>().Select(e => e.GroupId);
-        if (targetUser is not null && request.Type is RequestType.Joiner or RequestType.Mover)
+        if (targetUser is not null && request.Type == RequestType.Joiner)
         {
             groupIds = groupIds.Concat(policy.Roles.Where(r => r.Matches(targetUser)).SelectMany(r => r.Entitlements)
+                .Select(policy.FindEntitlement).OfType<CatalogEntry>().Select(e => e.GroupId));
+        }
+        else if (targetUser is not null && request.Type == RequestType.Mover)
+        {
+            // Old and new birthright sets: every role's groups, since the old role no longer matches the directory.
+            groupIds = groupIds.Concat(policy.Roles.SelectMany(r => r.Entitlements)
                 .Select(policy.FindEntitlement).OfType<CatalogEntry>().Select(e => e.GroupId));
         }
 
