@@ -78,6 +78,7 @@ public sealed partial class JiraSandbox : IDisposable
             SeedDefaultWorkflow();
         }
 
+        ServiceNow.WireMockStartup.SkipPluginScan();
         var port = FreePort();
         var settings = new WireMockServerSettings
         {
