@@ -35,6 +35,7 @@ public sealed partial class JiraContractWorld : ITicketSystemWorld
         Sandbox = new JiraSandbox();
         Desk = Sandbox.AddServiceDesk("ACC", "Access");
         AccessRequest = Sandbox.AddRequestType(Desk.Id, "Request access", "11");
+        LaptopRequest = Sandbox.AddRequestType(Desk.Id, "Order a laptop", "12");
         OtherDesk = Sandbox.AddServiceDesk("FAC", "Facilities");
         OtherRequest = Sandbox.AddRequestType(OtherDesk.Id, "Book a desk", "31");
         Sandbox.AddField(Entitlements, "Entitlements", JiraFieldKind.MultiSelect);
@@ -52,6 +53,9 @@ public sealed partial class JiraContractWorld : ITicketSystemWorld
     public JiraSandbox Sandbox { get; }
     public JiraServiceDesk Desk { get; }
     public JiraRequestType AccessRequest { get; }
+
+    /// <summary>A request type of the same desk that the service is not configured for.</summary>
+    public JiraRequestType LaptopRequest { get; }
     public JiraServiceDesk OtherDesk { get; }
     public JiraRequestType OtherRequest { get; }
 
