@@ -231,6 +231,24 @@ public sealed class JiraParityEndToEndTests(ParityWorld fixture) : TicketSystemP
     }
 
     [Fact]
+    public async Task HiddenAddress_WithTheAtlassianAccountIdAttribute_IsMatchedByAccountIdAndFulfilled()
+    {
+        var alan = Demo["alan"];
+        Assert.False(Fixture.World.Jira!.User(alan.JiraAccountId).EmailVisible);
+        var key = System.Grant(System.Id(alan), System.Id(alan), "finance-reports-read", "Monthly close reporting for the EMEA ledger", Today().AddDays(60));
+        System.Approve(key, System.Id(Demo["grace"]), approve: true);
+
+        await System.SendAsync(Fixture.Host, key);
+        var state = await Fixture.Host.WaitForRoundAsync(System.Ref(key));
+
+        // Jira gives no address for Alan: only the account id held in the directory attribute can have matched him.
+        Assert.Equal(Outcome.Fulfilled, state.Outcome);
+        Assert.True(Fixture.World.Graph.IsMember(DemoOrganisation.Groups["finance-reports-read"], alan.GraphId));
+        var (comment, _) = WrittenBack(key);
+        Assert.Contains("Alan Turing now has access to Finance reports (read)", comment, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task HiddenAddress_WithoutTheAtlassianAccountIdAttribute_NeedsInfoSayingSo()
     {
         // The same site and directory, but a deployment that never set up matching by account id: Alan's hidden
