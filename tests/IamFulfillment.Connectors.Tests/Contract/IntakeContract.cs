@@ -1,8 +1,10 @@
 using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Connectors.Tests.Storage;
+using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Intake;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Ports;
+using IamFulfillment.Sandbox.Jira;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -177,7 +179,7 @@ public sealed class JiraIntakeContractTests(AzuriteFixture azurite, JiraContract
     {
         using var meter = new IntakeMeter();
         var dave = World.AddPerson("Dennis Ritchie", "dennis@contoso.example");
-        var key = World.Sandbox.CreateRequest(new Sandbox.Jira.JiraRequestSeed { ServiceDeskId = World.Desk.Id, RequestTypeId = World.LaptopRequest.Id, ReporterId = dave.ItsmId });
+        var key = World.Sandbox.CreateRequest(new JiraRequestSeed { ServiceDeskId = World.Desk.Id, RequestTypeId = World.LaptopRequest.Id, ReporterId = dave.ItsmId });
 
         var result = await AcceptAsync(World.BuildDelivery(key));
 
@@ -206,7 +208,7 @@ public sealed class JiraIntakeContractTests(AzuriteFixture azurite, JiraContract
         var key = World.CreateAccessRequest(ada, ada, new RequestShape("finance-reports-read", "Quarter-end reporting for the EMEA ledger", new DateOnly(2026, 12, 31)));
         var connector = World.Connector();
         var ticket = await connector.ReadAsync(key, default);
-        await connector.WriteBackAsync(ticket, new WriteBack { Outcome = Core.Decisions.Outcome.NeedsInfo, CustomerComment = "Please add an end date.", Marker = "[iamf:r1:needsinfo]" }, default);
+        await connector.WriteBackAsync(ticket, new WriteBack { Outcome = Outcome.NeedsInfo, CustomerComment = "Please add an end date.", Marker = "[iamf:r1:needsinfo]" }, default);
 
         var own = await AcceptAsync(World.BuildDelivery(key));
         World.Sandbox.AddComment(key, ada.ItsmId, "The end date is 31 December.");

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using IamFulfillment.Connectors.Jira;
 using IamFulfillment.Core.Decisions;
@@ -246,9 +245,6 @@ public sealed partial class JiraContractWorld : ITicketSystemWorld
         var key = Sandbox.CreateRequest(new JiraRequestSeed { ServiceDeskId = OtherDesk.Id, RequestTypeId = OtherRequest.Id, ReporterId = person.ItsmId });
         return BuildDelivery(key);
     }
-
-    /// <summary>A field value as stored, for checks outside the contract.</summary>
-    public JsonNode? Field(string key, string fieldId) => Sandbox.FieldValue(key, fieldId);
 
     public void Dispose()
     {
