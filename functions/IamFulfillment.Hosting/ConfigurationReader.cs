@@ -72,8 +72,33 @@ public static class ConfigurationReader
         };
 
         options.PersonKeys[TicketSystemKind.ServiceNow] = PersonKeys(configuration, "ServiceNow:PersonKey", "Email", errors);
-        options.PersonKeys[TicketSystemKind.Jira] = PersonKeys(configuration, "Jira:PersonKey", "Email,AtlassianAccountId", errors);
+        options.PersonKeys[TicketSystemKind.Jira] = JiraPersonKeys(configuration, errors);
         return (options, errors);
+    }
+
+    /// <summary>
+    /// Jira people are matched on e-mail and, where addresses are hidden, on the Atlassian account id — but only a
+    /// directory attribute that holds the id (<c>Graph:AtlassianAccountIdAttribute</c>) makes the second key usable.
+    /// Without it the default is e-mail alone, so a hidden address reads as "no e-mail address in Jira" (NeedsInfo)
+    /// instead of failing every lookup; naming the key explicitly without the attribute is a start-up error.
+    /// </summary>
+    private static PersonKey[] JiraPersonKeys(IConfiguration configuration, List<string> errors)
+    {
+        const string Name = "Jira:PersonKey";
+        var keys = PersonKeys(configuration, Name, "Email,AtlassianAccountId", errors);
+        if (!keys.Contains(PersonKey.AtlassianAccountId) || !string.IsNullOrWhiteSpace(configuration["Graph:AtlassianAccountIdAttribute"]))
+        {
+            return keys;
+        }
+
+        if (!string.IsNullOrWhiteSpace(configuration[Name]))
+        {
+            errors.Add($"{Name} names AtlassianAccountId, but Graph:AtlassianAccountIdAttribute is not set: set it to the directory attribute that holds "
+                       + "the Atlassian account id (e.g. onPremisesExtensionAttributes/extensionAttribute5), or match on Email only.");
+            return keys;
+        }
+
+        return [.. keys.Where(k => k != PersonKey.AtlassianAccountId)];
     }
 
     private static PersonKey[] PersonKeys(IConfiguration configuration, string name, string fallback, List<string> errors)

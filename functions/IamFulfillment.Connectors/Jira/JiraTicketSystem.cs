@@ -328,13 +328,8 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
             foreach (var item in items.EnumerateArray())
             {
-                var fieldId = JiraFieldMap.Str(item, "fieldId");
-                var field = JiraFieldMap.Str(item, "field");
-                if (_fieldMap.IsMaterial(fieldId, field))
+                if (_fieldMap.MaterialChangeOf(JiraFieldMap.Str(item, "fieldId"), JiraFieldMap.Str(item, "field")) is { } name)
                 {
-                    // Named by the normalised field where the field map knows it, like the ServiceNow connector does.
-                    var id = fieldId ?? field!;
-                    var name = _fieldMap.Mapped.FirstOrDefault(m => string.Equals(m.Value, id, StringComparison.Ordinal)).Key ?? id;
                     changes.Add(new FieldChange(name, at, author, JiraFieldMap.Str(item, "fromString"), JiraFieldMap.Str(item, "toString")));
                 }
             }

@@ -79,6 +79,7 @@ public sealed partial class JiraSandbox : IDisposable
             SeedDefaultWorkflow();
         }
 
+        ServiceNow.WireMockStartup.SkipPluginScan();
         var port = FreePort();
         var settings = new WireMockServerSettings
         {
