@@ -52,7 +52,10 @@ public static class ConfigurationReader
             JiraSecrets = jiraSecrets,
             JiraMaxAge = TimeSpan.FromHours(Int(configuration, "Jira:MaxDeliveryAgeHours", 48, 1, 24 * 30, errors)),
             JiraServiceDeskIds = List(configuration["Jira:ServiceDeskIds"]),
-            JiraRequestTypeIds = List(configuration["Jira:RequestTypeIds"]),
+            // Unset, intake takes only the request types the field map knows: other request types on a shared desk are not ours.
+            JiraRequestTypeIds = List(configuration["Jira:RequestTypeIds"]) is { Count: > 0 } ids
+                ? ids
+                : configuration.GetSection("Jira:RequestTypes").GetChildren().Select(c => c.Key).ToList(),
             JiraRequestTypeField = configuration["Jira:RequestTypeField"] is { Length: > 0 } field ? field : "customfield_10010",
             JiraIntegrationAccountId = configuration["Jira:IntegrationAccountId"],
         };

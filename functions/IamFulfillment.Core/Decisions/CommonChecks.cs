@@ -24,7 +24,7 @@ internal static class CommonChecks
         }
         else if (ctx.Target?.User is { } user)
         {
-            findings.Verified.Add($"Target {user.Describe()} matched by {Describe(ctx.MatchedOn)}.");
+            findings.Verified.Add($"Target {user.Describe()} matched by {Describe(ctx.Target!.MatchedOn ?? ctx.MatchedOn)}.");
         }
 
         if (request.Requester is null)
@@ -37,7 +37,7 @@ internal static class CommonChecks
         }
         else if (ctx.Requester?.User is { } requesterUser)
         {
-            findings.Verified.Add($"Requester {requesterUser.Describe()} matched by {Describe(ctx.MatchedOn)}.");
+            findings.Verified.Add($"Requester {requesterUser.Describe()} matched by {Describe(ctx.Requester!.MatchedOn ?? ctx.MatchedOn)}.");
         }
     }
 

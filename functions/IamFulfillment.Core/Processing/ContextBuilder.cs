@@ -155,7 +155,7 @@ internal sealed class PersonResolver(DirectoryLookups lookups, TicketSystemKind 
             var users = await lookups.FindAsync(key, value);
             return users.Count switch
             {
-                1 => new PersonMatch(person, users[0], null),
+                1 => new PersonMatch(person, users[0], null, key),
                 0 => new PersonMatch(person, null, $"{NoMatchPrefix} has the {Describe(key)} of {Name(person)} ({value}); ask the service desk to correct the person's record."),
                 _ => new PersonMatch(person, null, $"{users.Count} directory accounts share the {Describe(key)} of {Name(person)} ({value}); the service does not guess which one is meant."),
             };
@@ -170,7 +170,7 @@ internal sealed class PersonResolver(DirectoryLookups lookups, TicketSystemKind 
         var users = await lookups.FindAsync(PersonKey.EmployeeId, number);
         return users.Count switch
         {
-            1 => new PersonMatch(person, users[0], null),
+            1 => new PersonMatch(person, users[0], null, PersonKey.EmployeeId),
             0 => new PersonMatch(person, null, $"{NoMatchPrefix} has the employee number {number}."),
             _ => new PersonMatch(person, null, $"{users.Count} directory accounts share the employee number {number}; the service does not guess which one is meant."),
         };
