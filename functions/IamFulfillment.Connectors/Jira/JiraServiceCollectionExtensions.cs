@@ -35,7 +35,10 @@ public static class JiraServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JiraOptions>, JiraOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
 
+        // The factory's default request logging is removed: at Trace it hands the Authorization header (Basic, the API
+        // token) to structured log sinks unredacted. The connector and the retry layer log what matters.
         services.AddHttpClient(JiraClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .RemoveAllLoggers()
             .AddHttpMessageHandler(sp => new RetryHandler(
                 JiraErrors.System,
                 sp.GetRequiredService<IOptions<JiraOptions>>().Value.Retry,

@@ -571,7 +571,9 @@ public sealed class TicketProcessor
                 return decision;
             }
 
-            var rule = failed.All(f => f.Result.Status == ChangeStatus.NotPermitted) ? Rules.LeaverNotPermitted : Rules.ProcessingFailure;
+            var rule = !failed.All(f => f.Result.Status == ChangeStatus.NotPermitted) ? Rules.ProcessingFailure
+                : plan.Request.Type == RequestType.Leaver ? Rules.LeaverNotPermitted
+                : Rules.ChangeNotPermitted;
             var why = string.Join("; ", failed.Select(f => $"{f.Operation.Describe()}: {f.Result.Status} {f.Result.Detail}".Trim()));
             var reasons = decision.Reasons.Append(new Finding(rule, $"Not done: {why}.")).ToList();
             return decision with
@@ -649,9 +651,9 @@ public sealed class TicketProcessor
             }
         }
 
+        /// <summary>Grants can complete a conflicting set (also through nesting), so they are decided one at a time per person.</summary>
         private static bool NeedsPersonLock(AccessRequest request, PolicyDocument policy) =>
-            request.Type == RequestType.AccessGrant
-            && request.EntitlementIds.Any(id => policy.SeparationOfDuties.Any(rule => rule.Entitlements.Contains(id, StringComparer.Ordinal)));
+            request.Type == RequestType.AccessGrant && policy.SeparationOfDuties.Count > 0;
 
         /// <summary>Adds what this service granted (the directory may not show it yet) to the target's memberships.</summary>
         private static DecisionContext WithOwnGrants(DecisionContext ctx, string userId, IReadOnlyList<string> granted)

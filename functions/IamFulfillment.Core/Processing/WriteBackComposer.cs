@@ -31,7 +31,15 @@ public static class WriteBackComposer
         if (decision.ScheduledFor is { } when)
         {
             var customer = $"Request {number} is approved and scheduled: it will be carried out at {Stamp(when)} ({ZoneOf(ctx)}). Nothing happens before then.";
-            return (customer, Note(ctx, decision, steps, round, $"SCHEDULED for {Stamp(when)} — decision {decision.Outcome} by rule {decision.Rule}."));
+            var headline = $"SCHEDULED for {Stamp(when)} — decision {decision.Outcome} by rule {decision.Rule}.";
+            if (decision.Outcome == Outcome.Escalated)
+            {
+                // Say now what will need a person then, so nobody learns it only at termination time.
+                headline += "\nAt that time the service does what it may and hands the rest to people:\n"
+                    + string.Join("\n", decision.Reasons.Select(r => $"- {Clean(r.Text)} [{r.Rule}]"));
+            }
+
+            return (customer, Note(ctx, decision, steps, round, headline));
         }
 
         switch (decision.Outcome)
@@ -92,8 +100,7 @@ public static class WriteBackComposer
             }
         }
 
-        if (decision.Reasons.Any(r => r.Rule.StartsWith("approval.", StringComparison.Ordinal) || r.Rule.StartsWith("tier.", StringComparison.Ordinal)
-                                      || r.Rule == Rules.SodConflict || r.Rule == Rules.ManualEntitlement))
+        if (decision.SecurityApprovalCarriesOut)
         {
             text.Append("To have the service carry it out: add an approval from a member of the security approvers group; the next update of the ticket fulfils it and records who decided.\n");
         }
