@@ -45,7 +45,7 @@ public static class WriteBackComposer
                 var i = 1;
                 foreach (var problem in decision.Problems)
                 {
-                    text.Append('\n').Append(i++).Append(". ").Append(Clean(problem));
+                    text.Append('\n').Append(i++).Append(". ").Append(Sentence(problem));
                 }
 
                 text.Append("\nWhen you update the request it is checked again automatically.");
@@ -53,7 +53,7 @@ public static class WriteBackComposer
             }
 
             case Outcome.Rejected:
-                return ($"Request {number} was not fulfilled: {Clean(decision.Summary)}", Note(ctx, decision, steps, round, $"REJECTED (rule {decision.Rule}): {Clean(decision.Summary)}"));
+                return ($"Request {number} was not fulfilled: {Sentence(decision.Summary)}", Note(ctx, decision, steps, round, $"REJECTED (rule {decision.Rule}): {Sentence(decision.Summary)}"));
             default:
             {
                 var done = steps.Any(s => s.Result.Succeeded && s.Result.Status == ChangeStatus.Applied)
@@ -73,7 +73,7 @@ public static class WriteBackComposer
         text.Append("Why (rule ").Append(decision.Rule).Append("):\n");
         foreach (var reason in decision.Reasons.DefaultIfEmpty(new Finding(decision.Rule, decision.Summary)))
         {
-            text.Append("- ").Append(Clean(reason.Text)).Append(" [").Append(reason.Rule).Append("]\n");
+            text.Append("- ").Append(Sentence(reason.Text)).Append(" [").Append(reason.Rule).Append("]\n");
         }
 
         AppendWhoAndWhat(ctx, text);
@@ -212,7 +212,7 @@ public static class WriteBackComposer
             text.Append("Verified:\n");
             foreach (var line in decision.Verified)
             {
-                text.Append("- ").Append(Clean(line)).Append('\n');
+                text.Append("- ").Append(Sentence(line)).Append('\n');
             }
         }
 
@@ -221,7 +221,7 @@ public static class WriteBackComposer
             text.Append("Not verified:\n");
             foreach (var line in decision.NotVerified)
             {
-                text.Append("- ").Append(Clean(line)).Append('\n');
+                text.Append("- ").Append(Sentence(line)).Append('\n');
             }
         }
     }
@@ -252,4 +252,11 @@ public static class WriteBackComposer
     public static string Stamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
 
     private static string Clean(string? text, int max = 200) => Markup.Clean(text, max);
+
+    /// <summary>
+    /// A sentence the service composed (a reason, a check, a problem). Whatever ticket text it quotes is already
+    /// shortened where it was quoted; the cap here only bounds the note, and is long enough never to cut off the
+    /// reason an admin has to read.
+    /// </summary>
+    private static string Sentence(string? text) => Markup.Clean(text, 1000);
 }
