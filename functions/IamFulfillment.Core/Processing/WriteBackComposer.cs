@@ -25,7 +25,7 @@ public static class WriteBackComposer
 
         if (decision.DryRun)
         {
-            return (null, Note(ctx, decision, steps, round, $"DRY RUN (shadow mode) — the service would have decided: {decision.Outcome}. Nothing was changed in the directory and the ticket state was left as it is."));
+            return (null, Note(ctx, decision, steps, round, ShadowHeadline(decision)));
         }
 
         if (decision.ScheduledFor is { } when)
@@ -63,6 +63,45 @@ public static class WriteBackComposer
                 return (customer, EscalationNote(ctx, decision, steps, round));
             }
         }
+    }
+
+    /// <summary>
+    /// What shadow mode would have done, so an IAM team can judge the automation before turning it on: the decision
+    /// and its rule, the directory changes it would have made, and the reasons or problems it would have written.
+    /// </summary>
+    private static string ShadowHeadline(Decision decision)
+    {
+        var text = new StringBuilder()
+            .Append("DRY RUN (shadow mode) — the service would have decided: ").Append(decision.Outcome).Append(" (rule ").Append(decision.Rule).Append(").")
+            .Append(" Nothing was changed in the directory and the ticket state was left as it is.");
+        if (decision.Plan is { } plan && plan.Operations.Any())
+        {
+            text.Append("\nWould change in the directory:");
+            foreach (var operation in plan.Operations)
+            {
+                text.Append("\n- ").Append(operation.Describe());
+            }
+        }
+
+        if (decision.Outcome == Outcome.NeedsInfo && decision.Problems.Count > 0)
+        {
+            text.Append("\nWould ask the requester:");
+            foreach (var problem in decision.Problems)
+            {
+                text.Append("\n- ").Append(Sentence(problem));
+            }
+        }
+
+        if (decision.Outcome is Outcome.Escalated or Outcome.Rejected && decision.Reasons.Count > 0)
+        {
+            text.Append("\nWhy:");
+            foreach (var reason in decision.Reasons)
+            {
+                text.Append("\n- ").Append(Sentence(reason.Text)).Append(" [").Append(reason.Rule).Append(']');
+            }
+        }
+
+        return text.ToString();
     }
 
     /// <summary>The note an admin reads: who, what, which rule, what was verified and what not, current privileged access, the ticket.</summary>
