@@ -20,7 +20,7 @@ public sealed partial class JiraFieldMap
         _byName = options.FieldMap
             .Where(p => RequestFields.IsKnown(CanonicalName(p.Key)) && !string.IsNullOrWhiteSpace(p.Value))
             .ToDictionary(p => CanonicalName(p.Key), p => p.Value.Trim(), StringComparer.Ordinal);
-        _material = new HashSet<string>(_byName.Values, StringComparer.OrdinalIgnoreCase) { "reporter" };
+        _material = new HashSet<string>(_byName.Where(p => MaterialFields.All.Contains(p.Key)).Select(p => p.Value), StringComparer.OrdinalIgnoreCase) { "reporter" };
         if (options.RequestTypeField is { Length: > 0 } requestTypeField && FieldIdPattern().IsMatch(requestTypeField.Trim()))
         {
             _material.Add(requestTypeField.Trim());
@@ -40,7 +40,7 @@ public sealed partial class JiraFieldMap
 
     public string? FieldIdFor(string normalisedName) => _byName.GetValueOrDefault(normalisedName);
 
-    /// <summary>Whether a changelog item (by its <c>fieldId</c>, or its <c>field</c> when the id is absent) touches a request field.</summary>
+    /// <summary>Whether a changelog item (by its <c>fieldId</c>, or its <c>field</c> when the id is absent) touches a material request field (<see cref="MaterialFields"/>).</summary>
     public bool IsMaterial(string? fieldId, string? field) =>
         (fieldId is { Length: > 0 } && _material.Contains(fieldId)) || (string.IsNullOrEmpty(fieldId) && field is { Length: > 0 } && _material.Contains(field));
 
