@@ -92,8 +92,11 @@ public abstract class DeskTicket
     public abstract string Number { get; }
     public abstract Itsm Itsm { get; }
 
-    /// <summary>The ITSM's webhook for the ticket as it is now, through the host; waits until the run it causes has settled.</summary>
-    public abstract Task<TicketState> RunAsync(HostUnderTest host);
+    /// <summary>The ITSM's webhook for the ticket as it is now, through the host's route (the answer only).</summary>
+    public abstract Task<HttpResponseMessage> SendAsync(HostUnderTest host);
+
+    /// <summary>Sends the webhook and waits until the run it causes has settled.</summary>
+    public Task<TicketState> RunAsync(HostUnderTest host) => host.DeliverAsync(Ref, () => SendAsync(host));
 
     /// <summary>Customer-visible comments the service wrote, as a person reads them.</summary>
     public abstract IReadOnlyList<string> CustomerComments { get; }
@@ -295,7 +298,7 @@ public sealed class ServiceNowTicket(SandboxWorld world, SeededRitm ritm) : Desk
     public void SetState(string state, string by) =>
         Sn.UpdateRecord("sc_req_item", SysId, new Dictionary<string, string?> { ["state"] = state }, Demo[by].UserName);
 
-    public override Task<TicketState> RunAsync(HostUnderTest host) => host.DeliverAsync(Ref, () => host.SendAsync(Sn.BuildWebhook(SysId)));
+    public override Task<HttpResponseMessage> SendAsync(HostUnderTest host) => host.SendAsync(Sn.BuildWebhook(SysId));
 
     public IReadOnlyDictionary<string, string> Item => Sn.Record("sc_req_item", SysId)!;
 
@@ -332,11 +335,11 @@ public sealed class JiraTicket(JiraSandbox jira, string key) : DeskTicket
     public override Itsm Itsm => Itsm.Jira;
 
     /// <summary>The first delivery is Jira's issue_created; later ones (after people changed the request) issue_updated.</summary>
-    public override Task<TicketState> RunAsync(HostUnderTest host)
+    public override Task<HttpResponseMessage> SendAsync(HostUnderTest host)
     {
         var delivery = jira.BuildWebhook(key, _delivered ? "jira:issue_updated" : "jira:issue_created");
         _delivered = true;
-        return host.DeliverAsync(Ref, () => host.SendAsync(delivery));
+        return host.SendAsync(delivery);
     }
 
     public override IReadOnlyList<string> CustomerComments => Comments(isPublic: true);
