@@ -32,6 +32,33 @@ public sealed class ConfigurationTests : IAsyncLifetime
     }
 
     [Fact]
+    public void JiraRequestTypeIdsUnset_IntakeTakesTheRequestTypesTheFieldMapNames()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Jira:RequestTypes:10"] = "AccessGrant",
+            ["Jira:RequestTypes:12"] = "Leaver",
+        }).Build();
+
+        var (options, errors) = ConfigurationReader.Intake(configuration);
+
+        Assert.Empty(errors);
+        Assert.Equal(["10", "12"], options.JiraRequestTypeIds.Order());
+    }
+
+    [Fact]
+    public void JiraRequestTypeIdsSet_TakesOnlyThoseIds()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Jira:RequestTypes:10"] = "AccessGrant",
+            ["Jira:RequestTypeIds"] = "10, 99",
+        }).Build();
+
+        Assert.Equal(["10", "99"], ConfigurationReader.Intake(configuration).Options.JiraRequestTypeIds);
+    }
+
+    [Fact]
     public void NoTicketSystem_FailsNamingTheKeys()
     {
         var settings = _world.HostSettings();

@@ -28,7 +28,8 @@ public sealed partial class JiraFieldMap
         _byName = options.FieldMap
             .Where(p => RequestFields.IsKnown(CanonicalName(p.Key)) && !string.IsNullOrWhiteSpace(p.Value))
             .ToDictionary(p => CanonicalName(p.Key), p => p.Value.Trim(), StringComparer.Ordinal);
-        foreach (var name in RequestFields.All)
+        // Only the entitlement, the target and the dates make an approval stale (MaterialFields), as in ServiceNow's audit.
+        foreach (var name in MaterialFields.All)
         {
             if (_byName.TryGetValue(name, out var fieldId))
             {
