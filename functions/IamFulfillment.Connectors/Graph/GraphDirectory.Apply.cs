@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using IamFulfillment.Core.Fulfilment;
 using IamFulfillment.Core.Ports;
 using Microsoft.Extensions.Logging;
@@ -12,6 +13,12 @@ public sealed partial class GraphDirectory
     private const string PasswordMethod = "passwordAuthenticationMethod";
     private const string TemporaryAccessPassMethod = "temporaryAccessPassAuthenticationMethod";
 
+    /// <summary>A methods list read during a pass serves the removal step only this soon after; later it reads again.</summary>
+    private static readonly TimeSpan MethodsListValidity = TimeSpan.FromMinutes(1);
+
+    /// <summary>Per user: the registered methods, read while a pass was being issued, for the removal step after it.</summary>
+    private readonly ConcurrentDictionary<string, MethodsList> _methodsReadDuringPass = new(StringComparer.Ordinal);
+
     public async Task<ChangeResult> ApplyAsync(DirectoryOperation operation, CancellationToken cancellationToken)
     {
         var result = operation switch
@@ -20,7 +27,7 @@ public sealed partial class GraphDirectory
             RemoveMember remove => await RemoveMemberAsync(remove, cancellationToken),
             DisableAccount disable => await DisableAsync(disable, cancellationToken),
             RevokeSessions revoke => await RevokeSessionsAsync(revoke, cancellationToken),
-            IssueTemporaryAccessPass tap => await IssueTemporaryAccessPassAsync(tap, cancellationToken),
+            IssueTemporaryAccessPass tap => await IssueReadingMethodsAsync(tap, cancellationToken),
             RemoveAuthenticationMethods methods => await RemoveAuthenticationMethodsAsync(methods, cancellationToken),
             _ => new ChangeResult(ChangeStatus.Failed, null, $"The Graph directory cannot apply {operation.GetType().Name}."),
         };
@@ -104,7 +111,52 @@ public sealed partial class GraphDirectory
             });
     }
 
-    private async Task<ChangeResult> IssueTemporaryAccessPassAsync(IssueTemporaryAccessPass tap, CancellationToken cancellationToken)
+    /// <summary>
+    /// Issues the pass and, at the same time, lists the methods registered before it: the removal step that follows
+    /// (<see cref="RemoveAuthenticationMethods"/>) deletes those, and reading them now rather than after the pass is
+    /// mailed saves that step a sequential round trip. It also keeps a method registered with the new pass off the list.
+    /// </summary>
+    private async Task<ChangeResult> IssueReadingMethodsAsync(IssueTemporaryAccessPass tap, CancellationToken cancellationToken)
+    {
+        if (RefuseTemporaryAccessPass(tap) is { } refused)
+        {
+            return refused; // before any call
+        }
+
+        var now = _time.GetTimestamp();
+        foreach (var (user, stale) in _methodsReadDuringPass.Where(e => _time.GetElapsedTime(e.Value.ReadAt, now) > MethodsListValidity).ToList())
+        {
+            _methodsReadDuringPass.TryRemove(new KeyValuePair<string, MethodsList>(user, stale));
+        }
+
+        var listing = new MethodsList(GetAuthenticationMethodsAsync(tap.UserId, cancellationToken), now);
+        _ = listing.Methods.ContinueWith(t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _methodsReadDuringPass[tap.UserId] = listing;
+        var issued = false;
+        try
+        {
+            var result = await IssueTemporaryAccessPassAsync(tap, cancellationToken);
+            issued = result.Status == ChangeStatus.Applied;
+            return result;
+        }
+        finally
+        {
+            if (!issued)
+            {
+                // No removal step follows a pass that was not issued.
+                _methodsReadDuringPass.TryRemove(new KeyValuePair<string, MethodsList>(tap.UserId, listing));
+            }
+        }
+    }
+
+    /// <summary>The list read during this user's pass, if it is recent; taken, so it serves one removal only.</summary>
+    private Task<IReadOnlyList<Core.Model.AuthenticationMethod>>? TakeMethodsReadDuringPass(string userId) =>
+        _methodsReadDuringPass.TryRemove(userId, out var listing) && _time.GetElapsedTime(listing.ReadAt) <= MethodsListValidity
+            ? listing.Methods
+            : null;
+
+    private ChangeResult? RefuseTemporaryAccessPass(IssueTemporaryAccessPass tap)
     {
         if (!IsObjectId(tap.UserId))
         {
@@ -127,6 +179,13 @@ public sealed partial class GraphDirectory
             return new ChangeResult(ChangeStatus.Failed, null, "A Temporary Access Pass lives 10 to 43200 minutes; none was issued.");
         }
 
+        return null;
+    }
+
+    private sealed record MethodsList(Task<IReadOnlyList<Core.Model.AuthenticationMethod>> Methods, long ReadAt);
+
+    private async Task<ChangeResult> IssueTemporaryAccessPassAsync(IssueTemporaryAccessPass tap, CancellationToken cancellationToken)
+    {
         // Not idempotent and not batched: a repeated POST would mint a second pass replacing the first.
         var create = Call(batchable: false, idempotent: false);
         TemporaryAccessPassAuthenticationMethod? created;
@@ -215,7 +274,7 @@ public sealed partial class GraphDirectory
         IReadOnlyList<Core.Model.AuthenticationMethod> methods;
         try
         {
-            methods = await GetAuthenticationMethodsAsync(remove.UserId, cancellationToken);
+            methods = await (TakeMethodsReadDuringPass(remove.UserId) ?? GetAuthenticationMethodsAsync(remove.UserId, cancellationToken));
         }
         catch (ConnectorException ex) when (ex is not TransientConnectorException)
         {

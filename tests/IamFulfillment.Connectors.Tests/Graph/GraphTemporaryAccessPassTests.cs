@@ -49,6 +49,42 @@ public sealed class GraphTemporaryAccessPassTests : IDisposable
     }
 
     [Fact]
+    public async Task RemoveMethods_AfterThePass_UsesTheListReadWhileThePassWasIssued()
+    {
+        var manager = _graph.AddUser("Maria Manager");
+        var user = _graph.AddUser("Alice Example", u => u.ManagerId = manager.Id);
+        _graph.Sandbox.AddAuthenticationMethod(user.Id, SandboxMethodTypes.Phone);
+
+        var issued = await _graph.Directory.ApplyAsync(new IssueTemporaryAccessPass(user.Id, 60, manager.Id, manager.Mail!, "Alice Example"), default);
+        _graph.Sandbox.AddAuthenticationMethod(user.Id, SandboxMethodTypes.MicrosoftAuthenticator); // registered with the new pass
+        var removed = await _graph.Directory.ApplyAsync(new RemoveAuthenticationMethods(user.Id), default);
+
+        Assert.Equal(ChangeStatus.Applied, issued.Status);
+        Assert.Equal("Removed 1 authentication method.", removed.Detail);
+        Assert.Equal(
+            new[] { SandboxMethodTypes.MicrosoftAuthenticator, SandboxMethodTypes.Password, SandboxMethodTypes.TemporaryAccessPass },
+            _graph.Sandbox.AuthenticationMethods(user.Id).Select(m => m.Type).Order());
+        var list = Assert.Single(_graph.Sandbox.Requests, r => r.Method == "GET" && r.Path.EndsWith("/authentication/methods", StringComparison.Ordinal));
+        var mail = Assert.Single(_graph.Sandbox.Requests, r => r.Path.EndsWith("/sendMail", StringComparison.OrdinalIgnoreCase));
+        Assert.True(list.At <= mail.At, "the methods were listed while the pass was issued, not after it was mailed");
+    }
+
+    [Fact]
+    public async Task RemoveMethods_AfterAPassThatFailed_ReadsTheMethodsAgain()
+    {
+        using var graph = GraphHarness.Start(settings => settings["Graph:MailSender"] = "");
+        var manager = graph.AddUser("Maria Manager");
+        var user = graph.AddUser("Alice Example", u => u.ManagerId = manager.Id);
+
+        var issued = await graph.Directory.ApplyAsync(new IssueTemporaryAccessPass(user.Id, 60, manager.Id, manager.Mail!, "Alice Example"), default);
+        graph.Sandbox.AddAuthenticationMethod(user.Id, SandboxMethodTypes.Phone);
+        var removed = await graph.Directory.ApplyAsync(new RemoveAuthenticationMethods(user.Id), default);
+
+        Assert.Equal(ChangeStatus.Failed, issued.Status);
+        Assert.Equal("Removed 1 authentication method.", removed.Detail);
+    }
+
+    [Fact]
     public async Task IssueTap_SecondTime_ReplacesThePass()
     {
         var manager = _graph.AddUser("Maria Manager");
