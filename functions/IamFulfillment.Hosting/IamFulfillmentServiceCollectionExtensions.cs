@@ -89,9 +89,7 @@ public static partial class IamFulfillmentServiceCollectionExtensions
             services.AddSingleton<ChannelWorkSignal>();
             services.AddSingleton<IWorkSignal>(sp => sp.GetRequiredService<ChannelWorkSignal>());
             services.AddHostedService<StartupCheck>();
-            services.AddSingleton<QueueConsumerService>();
-            services.AddSingleton<IWorkHandOff>(sp => sp.GetRequiredService<QueueConsumerService>());
-            services.AddHostedService(sp => sp.GetRequiredService<QueueConsumerService>());
+            services.AddHostedService<QueueConsumerService>();
             services.AddHostedService<TimerJobsService>();
         }
         else

@@ -1,5 +1,4 @@
 using IamFulfillment.Connectors.Storage;
-using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,57 +9,20 @@ namespace IamFulfillment.Hosting;
 /// The standalone host's queue consumer: receives work items, runs up to <c>Processing:Concurrency</c> at once,
 /// keeps each message invisible while its work runs (every renewal returns a new pop receipt), deletes it when
 /// done. A message that failed <c>Processing:MaxDeliveries</c> times is handled as its ticket's last attempt.
-/// Intake hands new deliveries over directly when a slot is free (<see cref="IWorkHandOff"/>): they are queued hidden
-/// and processed at once, so a ticket does not wait for the enqueue to finish and a receive to find it.
 /// </summary>
 public sealed partial class QueueConsumerService(
     QueueWorkSource source,
     WorkItemHandler handler,
     ChannelWorkSignal signal,
     ProcessingSettings settings,
-    ILogger<QueueConsumerService> logger) : BackgroundService, IWorkHandOff
+    ILogger<QueueConsumerService> logger) : BackgroundService
 {
-    private readonly SemaphoreSlim _slots = new(settings.Concurrency, settings.Concurrency);
-    private readonly HashSet<Task> _running = [];
-    private readonly TimeSpan _visibility = TimeSpan.FromSeconds(settings.VisibilityTimeoutSeconds);
-    private CancellationToken _stopping = new(canceled: true);
-
-    /// <summary>
-    /// Safety of the hand-off: the message is queued hidden for the visibility timeout (and renewed while the work
-    /// runs, as for a received message), so no other consumer takes it meanwhile and a crash lets it reappear; the work
-    /// starts only once it is queued. It is processed as its first delivery; a crash during that run is not counted
-    /// against <c>MaxDeliveries</c> (the queue's dequeue count starts at the first receive), so such a ticket gets one
-    /// delivery more before escalating.
-    /// </summary>
-    public Task? TryHandOff(WorkItem item, CancellationToken cancellationToken)
-    {
-        var stopping = _stopping;
-        if (stopping.IsCancellationRequested || !_slots.Wait(0, CancellationToken.None))
-        {
-            return null;
-        }
-
-        Task<ReceivedWork> queued;
-        try
-        {
-            queued = source.SendHiddenAsync(item, _visibility, cancellationToken);
-        }
-        catch
-        {
-            _slots.Release();
-            throw;
-        }
-
-        Track(RunHandedOffAsync(queued, stopping));
-        return queued;
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        _stopping = stoppingToken;
-        var slots = _slots;
-        var visibility = _visibility;
+        using var slots = new SemaphoreSlim(settings.Concurrency, settings.Concurrency);
+        var visibility = TimeSpan.FromSeconds(settings.VisibilityTimeoutSeconds);
         var idle = TimeSpan.FromMilliseconds(settings.PollIntervalMilliseconds);
+        var running = new HashSet<Task>();
         while (!stoppingToken.IsCancellationRequested)
         {
             IReadOnlyList<ReceivedWork> batch;
@@ -83,7 +45,19 @@ public sealed partial class QueueConsumerService(
             foreach (var message in batch)
             {
                 await slots.WaitAsync(stoppingToken);
-                Track(RunAsync(message, visibility, stoppingToken).ContinueWith(_ => slots.Release(), TaskScheduler.Default));
+                var task = RunAsync(message, visibility, stoppingToken).ContinueWith(_ => slots.Release(), TaskScheduler.Default);
+                lock (running)
+                {
+                    running.Add(task);
+                }
+
+                _ = task.ContinueWith(t =>
+                {
+                    lock (running)
+                    {
+                        running.Remove(t);
+                    }
+                }, TaskScheduler.Default);
             }
 
             if (batch.Count == 0 || slots.CurrentCount == 0)
@@ -101,62 +75,12 @@ public sealed partial class QueueConsumerService(
         }
 
         Task[] remaining;
-        lock (_running)
+        lock (running)
         {
-            remaining = [.. _running];
+            remaining = [.. running];
         }
 
         await Task.WhenAll(remaining);
-    }
-
-    public override void Dispose()
-    {
-        _slots.Dispose();
-        base.Dispose();
-    }
-
-    private void Track(Task task)
-    {
-        lock (_running)
-        {
-            _running.Add(task);
-        }
-
-        _ = task.ContinueWith(t =>
-        {
-            lock (_running)
-            {
-                _running.Remove(t);
-            }
-        }, TaskScheduler.Default);
-    }
-
-    /// <summary>
-    /// A handed-over item: processed once its hidden message is queued (durable), then like a received message (renewed
-    /// while the work runs, deleted when done). When queuing fails, intake answers 503 and the ITSM delivers again.
-    /// </summary>
-    private async Task RunHandedOffAsync(Task<ReceivedWork> queued, CancellationToken stoppingToken)
-    {
-        try
-        {
-            await Task.Yield(); // off intake's request path
-            ReceivedWork sent;
-            try
-            {
-                sent = await queued;
-            }
-            catch (Exception)
-            {
-                return; // intake reports the failure
-            }
-
-            // Its first delivery, though the queue counts none until a receive.
-            await RunAsync(sent with { DequeueCount = 1 }, _visibility, stoppingToken);
-        }
-        finally
-        {
-            _slots.Release();
-        }
     }
 
     private async Task RunAsync(ReceivedWork message, TimeSpan visibility, CancellationToken stoppingToken)

@@ -1,4 +1,3 @@
-using System.Text;
 using Azure;
 using Azure.Storage.Queues;
 using IamFulfillment.Core.Processing;
@@ -22,9 +21,6 @@ public sealed class QueueWorkSource
     /// <summary>A receive returns at most 32 messages.</summary>
     public const int MaxBatch = 32;
 
-    // As QueueWorkQueue: work must not expire while it waits out an outage.
-    private static readonly TimeSpan NoExpiry = TimeSpan.FromSeconds(-1);
-
     private readonly QueueClient _queue;
 
     /// <param name="rawQueue">A client with <see cref="QueueMessageEncoding.None"/> for the work queue.</param>
@@ -40,19 +36,6 @@ public sealed class QueueWorkSource
             var text = WorkMessage.DecodeBase64(raw);
             return new ReceivedWork(text is null ? null : WorkMessage.ParseMessage(text), m.MessageId, m.PopReceipt, m.DequeueCount, text ?? raw);
         })];
-    }
-
-    /// <summary>
-    /// Queues <paramref name="item"/> hidden for <paramref name="visibility"/>, for a consumer that processes it at once
-    /// (a hand-off from intake): no other consumer receives it meanwhile, and it reappears if that consumer dies. The
-    /// answer carries the pop receipt, so the message is extended and deleted like a received one. Base64, as
-    /// <see cref="QueueWorkQueue"/> writes.
-    /// </summary>
-    public async Task<ReceivedWork> SendHiddenAsync(WorkItem item, TimeSpan visibility, CancellationToken cancellationToken)
-    {
-        var text = WorkMessage.Serialize(item);
-        var receipt = await _queue.SendMessageAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes(text)), Clamp(visibility), NoExpiry, cancellationToken);
-        return new ReceivedWork(item, receipt.Value.MessageId, receipt.Value.PopReceipt, 0, text);
     }
 
     /// <summary>Deletes a finished message; false when it was gone already or reappeared and was taken by another consumer (stale pop receipt).</summary>

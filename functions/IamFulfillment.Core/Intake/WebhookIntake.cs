@@ -14,12 +14,7 @@ namespace IamFulfillment.Core.Intake;
 /// ticket it is about, remember the delivery, and acknowledge only once the work item is durably queued.
 /// The body is a signal; nothing in it is trusted for the decision.
 /// </summary>
-/// <param name="handOff">
-/// The standalone host's consumer, when it runs in this process: a new delivery then starts processing as soon as it
-/// is durably queued, instead of after a queue receive finds it.
-/// </param>
-public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue queue, IWorkSignal signal, IntakeOptions options, TimeProvider time, ILogger<WebhookIntake> logger,
-    IWorkHandOff? handOff = null)
+public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue queue, IWorkSignal signal, IntakeOptions options, TimeProvider time, ILogger<WebhookIntake> logger)
 {
     public static readonly Meter Meter = new("IamFulfillment.Intake");
     private static readonly Counter<long> Deliveries = Meter.CreateCounter<long>("iamf.webhook.deliveries", description: "Webhook deliveries by system and result");
@@ -61,19 +56,8 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
                 return new IntakeResult(IntakeStatus.Duplicate, "Duplicate delivery: already queued, nothing done.", deliveryId, ticket);
             }
 
-            var item = new WorkItem { System = system, TicketKey = ticket.Key, DeliveryId = deliveryId, ReceivedAt = time.GetUtcNow() };
-
-            // The in-process consumer, when it has a free slot, starts on the item as soon as it is durably queued,
-            // without waiting for a queue receive to find it.
-            if (handOff?.TryHandOff(item, cancellationToken) is { } queued)
-            {
-                await queued;
-            }
-            else
-            {
-                await queue.EnqueueAsync(item, null, cancellationToken);
-                signal.Notify();
-            }
+            await queue.EnqueueAsync(new WorkItem { System = system, TicketKey = ticket.Key, DeliveryId = deliveryId, ReceivedAt = time.GetUtcNow() }, null, cancellationToken);
+            signal.Notify();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -36,22 +36,6 @@ public interface IWorkSignal
     void Notify();
 }
 
-/// <summary>
-/// An in-process consumer that takes a new delivery's work item straight from intake, so processing starts without
-/// a round trip through the queue. The item is still queued durably, hidden while this process works on it: if the
-/// process dies, the message reappears after its visibility timeout and is processed like any other. The delivery
-/// is still acknowledged only once the item is durably queued.
-/// </summary>
-public interface IWorkHandOff
-{
-    /// <summary>
-    /// Takes <paramref name="item"/> when a processing slot is free: queues it durably (hidden from other consumers),
-    /// then processes it; returns the queuing, which the caller must await before acknowledging. Null when no slot is
-    /// free (or the consumer is not running): queue the item as usual then.
-    /// </summary>
-    Task? TryHandOff(WorkItem item, CancellationToken cancellationToken);
-}
-
 /// <summary>Outcome of trying to take the per-ticket lease.</summary>
 public sealed record LeaseAttempt(TicketState? State, DateTimeOffset? BusyUntil)
 {

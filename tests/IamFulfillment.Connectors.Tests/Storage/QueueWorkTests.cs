@@ -110,36 +110,6 @@ public sealed class QueueWorkTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task SendHidden_IsNotReceivedMeanwhile_AndCanBeExtendedAndDeletedWithItsReceipt()
-    {
-        await using var scope = await StorageScope.CreateAsync(azurite);
-        var source = scope.Get<QueueWorkSource>();
-
-        var sent = await source.SendHiddenAsync(Item, TimeSpan.FromMinutes(5), CancellationToken.None);
-        var extended = await source.ExtendAsync(sent, TimeSpan.FromMinutes(5), CancellationToken.None);
-
-        Assert.Equal(Item, sent.Item);
-        Assert.Empty(await source.ReceiveAsync(1, TimeSpan.FromSeconds(30), CancellationToken.None));
-        Assert.Equal(1, (await scope.RawQueue().GetPropertiesAsync()).Value.ApproximateMessagesCount);
-        Assert.True(await source.DeleteAsync(extended, CancellationToken.None));
-        Assert.Equal(0, (await scope.RawQueue().GetPropertiesAsync()).Value.ApproximateMessagesCount);
-    }
-
-    [Fact]
-    public async Task SendHidden_ReappearsAfterItsVisibilityTimeout_AsTheSameBase64WorkItem()
-    {
-        await using var scope = await StorageScope.CreateAsync(azurite);
-        var source = scope.Get<QueueWorkSource>();
-
-        await source.SendHiddenAsync(Item, TimeSpan.FromSeconds(1), CancellationToken.None);
-        await Task.Delay(TimeSpan.FromSeconds(1.3));
-
-        var received = Assert.Single(await source.ReceiveAsync(1, TimeSpan.FromSeconds(30), CancellationToken.None));
-        Assert.Equal(Item, received.Item);
-        Assert.Equal(1, received.DequeueCount);
-    }
-
-    [Fact]
     public async Task Extend_KeepsTheMessageHiddenAndReplacesThePopReceipt()
     {
         await using var scope = await StorageScope.CreateAsync(azurite);
