@@ -2,8 +2,8 @@ using System.Net;
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Model;
-using IamFulfillment.EndToEnd.Tests.Infrastructure;
 using IamFulfillment.Sandbox.Demo;
+using IamFulfillment.Testing;
 
 namespace IamFulfillment.EndToEnd.Tests;
 

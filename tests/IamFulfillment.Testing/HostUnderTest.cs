@@ -15,7 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 
-namespace IamFulfillment.EndToEnd.Tests.Infrastructure;
+namespace IamFulfillment.Testing;
 
 /// <summary>
 /// The standalone host, in this process, on a free loopback port, against a <see cref="SandboxWorld"/>: webhooks go
