@@ -28,7 +28,7 @@ public sealed partial class GrantExpiry(
         var removed = 0;
         foreach (var grant in due)
         {
-            var lease = await store.TryAcquireAsync(grant.Ticket, options.InstanceId, options.LeaseDuration, cancellationToken);
+            var lease = await store.TryAcquireAsync(grant.Ticket, options.NewLeaseHolder(), options.LeaseDuration, cancellationToken);
             if (!lease.Acquired)
             {
                 continue; // the ticket is being processed; the next sweep takes it

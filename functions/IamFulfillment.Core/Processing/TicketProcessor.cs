@@ -84,13 +84,14 @@ public sealed class TicketProcessor
 
     public async Task<ProcessResult> ProcessAsync(WorkItem item, CancellationToken cancellationToken)
     {
-        var lease = await _store.TryAcquireAsync(item.Ticket, _options.InstanceId, _options.LeaseDuration, cancellationToken);
+        var holder = _options.NewLeaseHolder();
+        var lease = await _store.TryAcquireAsync(item.Ticket, holder, _options.LeaseDuration, cancellationToken);
         if (!lease.Acquired)
         {
             return await DeferAsync(item, "the ticket is being processed by another worker", cancellationToken);
         }
 
-        var run = new Run(this, item, lease.State!, cancellationToken);
+        var run = new Run(this, item, lease.State!, holder, cancellationToken);
         try
         {
             return await run.ExecuteAsync();
@@ -108,7 +109,7 @@ public sealed class TicketProcessor
     /// </summary>
     public async Task EscalateFailureAsync(WorkItem item, Exception failure, int attempts, CancellationToken cancellationToken)
     {
-        var lease = await _store.TryAcquireAsync(item.Ticket, _options.InstanceId, _options.LeaseDuration, cancellationToken);
+        var lease = await _store.TryAcquireAsync(item.Ticket, _options.NewLeaseHolder(), _options.LeaseDuration, cancellationToken);
         var state = lease.State ?? throw new InvalidOperationException($"Ticket {item.Ticket} is held by another worker; the failure escalation is retried.");
         var system = _systems.For(item.System);
         var snapshot = await system.ReadAsync(item.TicketKey, cancellationToken);
@@ -177,7 +178,7 @@ public sealed class TicketProcessor
     private static string Marker(string round, string kind) => $"[iamf:{round}:{kind}]";
 
     /// <summary>One processing run of one ticket under its lease.</summary>
-    private sealed class Run(TicketProcessor p, WorkItem item, TicketState leased, CancellationToken ct)
+    private sealed class Run(TicketProcessor p, WorkItem item, TicketState leased, string holder, CancellationToken ct)
     {
         private readonly AuditBuffer _buffer = new(item.Ticket, p._time);
         private TicketState _state = leased;
@@ -273,7 +274,7 @@ public sealed class TicketProcessor
             PersonLock? personLock = null;
             if (NeedsPersonLock(request, policy) && ctx.Target?.User is { } person)
             {
-                personLock = await p._persons.TryLockAsync(person.Id, p._options.InstanceId, p._options.LeaseDuration, ct);
+                personLock = await p._persons.TryLockAsync(person.Id, holder, p._options.LeaseDuration, ct);
                 if (personLock is null)
                 {
                     await SaveReleasedAsync();
