@@ -38,7 +38,7 @@ public sealed class DuplicateAndRaceTests(ITestOutputHelper output)
             using var response = await Tickets.SendAsync(s.Host.Http, d);
             return response.StatusCode;
         }));
-        using var probe = new StorageProbe(HostSettingsOf(s));
+        using var probe = new StorageProbe(Settings.Of(s.Host));
         await ExactlyOnce.WaitForAllAsync(s.Host.Store, probe.QueuedAsync, tickets, TimeSpan.FromSeconds(90));
 
         output.WriteLine($"{sends.Count} deliveries for {count} {system} tickets: {answers.Count(a => a == HttpStatusCode.Accepted)} accepted, {answers.Count(a => a == HttpStatusCode.OK)} duplicates");
@@ -64,7 +64,7 @@ public sealed class DuplicateAndRaceTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.Accepted, (await Tickets.SendAsync(s.Host.Http, Tickets.Delivery(s.World, ticket))).StatusCode);
         await Task.Delay(1500); // the second work item is taken and processed (or deferred) meanwhile
         add.Release();
-        using var probe = new StorageProbe(HostSettingsOf(s));
+        using var probe = new StorageProbe(Settings.Of(s.Host));
         await ExactlyOnce.WaitForAllAsync(s.Host.Store, probe.QueuedAsync, [ticket], TimeSpan.FromSeconds(60));
 
         Assert.Equal(1, s.World.Graph.Changes.MembershipsAdded);
@@ -101,16 +101,5 @@ public sealed class DuplicateAndRaceTests(ITestOutputHelper output)
         Assert.Equal(1, outcomes.Count(o => o == Outcome.Fulfilled));
         Assert.Single(states, st => st.Outcome == Outcome.Escalated && st.Rule == Rules.SodConflict);
         Assert.Equal(1, s.World.Graph.Changes.MembershipsAdded);
-    }
-
-    private static Dictionary<string, string?> HostSettingsOf(Scenario s)
-    {
-        var configuration = (Microsoft.Extensions.Configuration.IConfiguration)s.Host.App.Services.GetService(typeof(Microsoft.Extensions.Configuration.IConfiguration))!;
-        return new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["AzureWebJobsStorage"] = configuration["AzureWebJobsStorage"],
-            ["Storage:QueueName"] = configuration["Storage:QueueName"],
-            ["Storage:TablePrefix"] = configuration["Storage:TablePrefix"],
-        };
     }
 }
