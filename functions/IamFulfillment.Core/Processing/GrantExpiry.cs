@@ -73,6 +73,9 @@ public sealed partial class GrantExpiry(
                             InternalNote = $"EXPIRED — removed user {grant.UserId} from group {grant.GroupId} ({grant.EntitlementId}): {result.Status}{(result.RequestId is null ? "" : $", Graph request-id {result.RequestId}")}.",
                             Marker = marker,
                             ChangeState = false,
+
+                            // A sweep that broke off after part of this write-back must not post that part again.
+                            Resume = true,
                         }, cancellationToken);
                     }
 

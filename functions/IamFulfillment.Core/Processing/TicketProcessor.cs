@@ -135,8 +135,13 @@ public sealed class TicketProcessor
             Queue = policy.QueueFor(QueueKinds.OnCall),
         };
         buffer.Add(AuditKinds.Failure, ("failure", what), ("attempts", attempts.ToString(CultureInfo.InvariantCulture)));
+
+        // An earlier escalation of this round may have been sent already (its answer lost, or the run died after it).
+        var sentBefore = state.Phase == RoundPhase.WritingBack && state.WriteBackMarker == marker;
         state = await SaveAsync(buffer, state with { Phase = RoundPhase.WritingBack, WriteBackMarker = marker }, cancellationToken);
-        var receipt = await system.WriteBackAsync(snapshot, writeBack, cancellationToken);
+        var receipt = sentBefore && await system.ShowsMarkerAsync(snapshot, marker, cancellationToken)
+            ? new WriteBackReceipt(snapshot.RawState)
+            : await system.WriteBackAsync(snapshot, writeBack with { Resume = sentBefore }, cancellationToken);
         buffer.Add(AuditKinds.WriteBack, ("outcome", nameof(Outcome.Escalated)), ("rule", Rules.ProcessingFailure), ("state", receipt.StateWritten), ("marker", marker));
         buffer.Add(AuditKinds.RoundCompleted, ("outcome", nameof(Outcome.Escalated)), ("rule", Rules.ProcessingFailure));
         await SaveAsync(buffer, state with
@@ -182,6 +187,9 @@ public sealed class TicketProcessor
     {
         private readonly AuditBuffer _buffer = new(item.Ticket, p._time);
         private TicketState _state = leased;
+
+        /// <summary>The marker of a write-back an earlier run sent without recording its answer (it may have landed in part).</summary>
+        private readonly string? _unconfirmedMarker = leased.Phase == RoundPhase.WritingBack ? leased.WriteBackMarker : null;
 
         public async Task<ProcessResult> ExecuteAsync()
         {
@@ -339,6 +347,7 @@ public sealed class TicketProcessor
                 Marker = marker,
                 Queue = decision.Outcome == Outcome.Escalated && !decision.DryRun ? policy.QueueFor(decision.QueueKind ?? QueueKinds.Iam) : null,
                 ChangeState = !decision.DryRun,
+                Resume = marker == _unconfirmedMarker,
             };
 
             _state = _state with
