@@ -221,7 +221,9 @@ public sealed class TicketProcessor
                 return new ProcessResult(ProcessStatus.Completed, "write-back had already reached the ticket", _state.Outcome, _state.Rule);
             }
 
-            if (snapshot.Status == TicketStatus.Closed)
+            // Closed, unless by this service's own write-back that broke off half-way (the transition landed, the
+            // note did not): then the round is finished, not skipped, or the ticket would never show the rest.
+            if (snapshot.Status == TicketStatus.Closed && _unconfirmedMarker is null)
             {
                 return await SkipAsync($"the ticket is closed (state {snapshot.RawState})");
             }
