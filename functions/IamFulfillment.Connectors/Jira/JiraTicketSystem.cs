@@ -89,7 +89,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
         var histories = await ReadChangelogAsync(key, issue.RootElement, cancellationToken);
         var snapshot = Map(ticket, request.RootElement, issue.RootElement, approvals, histories);
-        _workflows.AddOrUpdate(snapshot, ReadWorkflow(issue.RootElement));
+        _workflows.AddOrUpdate(snapshot, ReadWorkflow(issue.RootElement, histories));
         LogRead(_logger, key, snapshot.RawState, snapshot.Approvals.Count, snapshot.MaterialChanges.Count);
         return snapshot;
     }
@@ -482,7 +482,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
         return all;
     }
 
-    private static Workflow ReadWorkflow(JsonElement issue)
+    private static Workflow ReadWorkflow(JsonElement issue, IReadOnlyList<JsonElement> histories)
     {
         var transitions = new List<Transition>();
         if (issue.TryGetProperty("transitions", out var list) && list.ValueKind == JsonValueKind.Array)
@@ -490,7 +490,21 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             transitions.AddRange(ParseTransitions(list));
         }
 
-        return new Workflow(transitions);
+        // Who moved the issue to its current status: the latest history with a status item.
+        string? statusSetBy = null;
+        var latest = DateTimeOffset.MinValue;
+        foreach (var history in histories)
+        {
+            if (history.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array
+                && items.EnumerateArray().Any(i => string.Equals(JiraFieldMap.Str(i, "field"), "status", StringComparison.OrdinalIgnoreCase))
+                && JiraFieldMap.TryParseTime(JiraFieldMap.Str(history, "created"), out var at) && at >= latest)
+            {
+                latest = at;
+                statusSetBy = history.TryGetProperty("author", out var author) ? JiraFieldMap.Str(author, "accountId") : null;
+            }
+        }
+
+        return new Workflow(transitions, statusSetBy);
     }
 
     private static IEnumerable<Transition> ParseTransitions(JsonElement list)
@@ -546,6 +560,13 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
         // Already where the transition leads (a repeated write-back, or a transition named like its status): nothing to move.
         if (AlreadyThere(project, setting, ticket.RawState))
+        {
+            return new TransitionPlan(setting, settingKey, null) { AlreadyAt = ticket.RawState };
+        }
+
+        // Resuming a write-back whose transition landed before the run broke off (perhaps in another process, which
+        // learned where the transition leads): the service itself set the status the issue is in.
+        if (writeBack.Resume && workflow is { StatusSetBy: { } setBy } && string.Equals(setBy, _options.IntegrationAccountId, StringComparison.Ordinal))
         {
             return new TransitionPlan(setting, settingKey, null) { AlreadyAt = ticket.RawState };
         }
@@ -753,7 +774,8 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
     private sealed record Transition(string Id, string Name, string? TargetStatus);
 
-    private sealed record Workflow(IReadOnlyList<Transition> Transitions);
+    /// <summary>What a read saw of the workflow: the transitions available then, and who set the current status.</summary>
+    private sealed record Workflow(IReadOnlyList<Transition> Transitions, string? StatusSetBy);
 
     private sealed record TransitionPlan(string Setting, string SettingKey, Transition? Transition)
     {
