@@ -52,7 +52,10 @@ public static class ConfigurationReader
             JiraSecrets = jiraSecrets,
             JiraMaxAge = TimeSpan.FromHours(Int(configuration, "Jira:MaxDeliveryAgeHours", 48, 1, 24 * 30, errors)),
             JiraServiceDeskIds = List(configuration["Jira:ServiceDeskIds"]),
-            JiraRequestTypeIds = List(configuration["Jira:RequestTypeIds"]),
+            // Unset, intake takes only the request types the field map knows: other request types on a shared desk are not ours.
+            JiraRequestTypeIds = List(configuration["Jira:RequestTypeIds"]) is { Count: > 0 } ids
+                ? ids
+                : configuration.GetSection("Jira:RequestTypes").GetChildren().Select(c => c.Key).ToList(),
             JiraRequestTypeField = configuration["Jira:RequestTypeField"] is { Length: > 0 } field ? field : "customfield_10010",
             JiraIntegrationAccountId = configuration["Jira:IntegrationAccountId"],
         };
@@ -72,8 +75,33 @@ public static class ConfigurationReader
         };
 
         options.PersonKeys[TicketSystemKind.ServiceNow] = PersonKeys(configuration, "ServiceNow:PersonKey", "Email", errors);
-        options.PersonKeys[TicketSystemKind.Jira] = PersonKeys(configuration, "Jira:PersonKey", "Email,AtlassianAccountId", errors);
+        options.PersonKeys[TicketSystemKind.Jira] = JiraPersonKeys(configuration, errors);
         return (options, errors);
+    }
+
+    /// <summary>
+    /// Jira people are matched on e-mail and, where addresses are hidden, on the Atlassian account id — but only a
+    /// directory attribute that holds the id (<c>Graph:AtlassianAccountIdAttribute</c>) makes the second key usable.
+    /// Without it the default is e-mail alone, so a hidden address reads as "no e-mail address in Jira" (NeedsInfo)
+    /// instead of failing every lookup; naming the key explicitly without the attribute is a start-up error.
+    /// </summary>
+    private static PersonKey[] JiraPersonKeys(IConfiguration configuration, List<string> errors)
+    {
+        const string Name = "Jira:PersonKey";
+        var keys = PersonKeys(configuration, Name, "Email,AtlassianAccountId", errors);
+        if (!keys.Contains(PersonKey.AtlassianAccountId) || !string.IsNullOrWhiteSpace(configuration["Graph:AtlassianAccountIdAttribute"]))
+        {
+            return keys;
+        }
+
+        if (!string.IsNullOrWhiteSpace(configuration[Name]))
+        {
+            errors.Add($"{Name} names AtlassianAccountId, but Graph:AtlassianAccountIdAttribute is not set: set it to the directory attribute that holds "
+                       + "the Atlassian account id (e.g. onPremisesExtensionAttributes/extensionAttribute5), or match on Email only.");
+            return keys;
+        }
+
+        return [.. keys.Where(k => k != PersonKey.AtlassianAccountId)];
     }
 
     private static PersonKey[] PersonKeys(IConfiguration configuration, string name, string fallback, List<string> errors)

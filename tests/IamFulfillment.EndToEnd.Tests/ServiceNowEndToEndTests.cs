@@ -3,7 +3,6 @@ using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Sandbox.Demo;
-using IamFulfillment.Testing;
 
 namespace IamFulfillment.EndToEnd.Tests;
 

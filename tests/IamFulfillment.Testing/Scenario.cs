@@ -17,6 +17,7 @@ public sealed class Scenario : IAsyncDisposable
 
     public static async Task<Scenario> StartAsync(Action<Dictionary<string, string?>>? configure = null, string? policyPath = null, SandboxWorldOptions? options = null)
     {
+        await TestStorage.EnsureSharedAsync();
         var world = await SandboxWorld.StartAsync(options);
         var host = await HostUnderTest.StartAsync(world, configure, policyPath);
         return new Scenario(world, host);

@@ -21,7 +21,7 @@ public sealed partial class GraphDirectory : IDirectory
     private static readonly string[] UserProperties =
         ["id", "userPrincipalName", "displayName", "mail", "employeeId", "employeeType", "userType", "accountEnabled", "department", "jobTitle", "onPremisesSyncEnabled"];
 
-    private static readonly string[] ManagerProperties = ["id", "displayName", "userPrincipalName", "mail"];
+    private static readonly string[] ManagerProperties = ["id", "displayName", "userPrincipalName", "mail", "accountEnabled"];
     private static readonly string[] ExpandManager = [$"manager($select={string.Join(',', ManagerProperties)})"];
     private static readonly string[] MembershipProperties = ["id", "displayName", "isAssignableToRole", "groupTypes", "onPremisesSyncEnabled"];
 
@@ -326,7 +326,7 @@ public sealed partial class GraphDirectory : IDirectory
         OnPremisesSynced = user.OnPremisesSyncEnabled == true,
         Manager = manager switch
         {
-            User m when m.Id is not null => new DirectoryManager(m.Id, m.DisplayName, m.UserPrincipalName, m.Mail),
+            User m when m.Id is not null => new DirectoryManager(m.Id, m.DisplayName, m.UserPrincipalName, m.Mail, m.AccountEnabled ?? true),
             OrgContact c when c.Id is not null => new DirectoryManager(c.Id, c.DisplayName, null, c.Mail),
             _ => null,
         },

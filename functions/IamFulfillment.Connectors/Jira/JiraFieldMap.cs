@@ -12,18 +12,36 @@ namespace IamFulfillment.Connectors.Jira;
 /// </summary>
 public sealed partial class JiraFieldMap
 {
+    /// <summary>The name a change of the request type is reported under, as ServiceNow reports a change of catalog item.</summary>
+    public const string CatalogItemChange = "CatalogItem";
+
+    /// <summary>The name a change of the reporter is reported under when a mapped field, not the reporter, says who the request is for.</summary>
+    public const string ReporterChange = "Reporter";
+
     private readonly Dictionary<string, string> _byName;
-    private readonly HashSet<string> _material;
+
+    // Field id → the name a change to it is reported under: the normalised field it feeds, like ServiceNow's audit.
+    private readonly Dictionary<string, string> _material = new(StringComparer.OrdinalIgnoreCase);
 
     public JiraFieldMap(JiraOptions options)
     {
         _byName = options.FieldMap
             .Where(p => RequestFields.IsKnown(CanonicalName(p.Key)) && !string.IsNullOrWhiteSpace(p.Value))
             .ToDictionary(p => CanonicalName(p.Key), p => p.Value.Trim(), StringComparer.Ordinal);
-        _material = new HashSet<string>(_byName.Values, StringComparer.OrdinalIgnoreCase) { "reporter" };
+        // Only the entitlement, the target and the dates make an approval stale (MaterialFields), as in ServiceNow's audit.
+        foreach (var name in MaterialFields.All)
+        {
+            if (_byName.TryGetValue(name, out var fieldId))
+            {
+                _material.TryAdd(fieldId, name);
+            }
+        }
+
+        // The reporter is who the request is for unless a mapped field says otherwise.
+        _material.TryAdd("reporter", _byName.ContainsKey(RequestFields.RequestedFor) ? ReporterChange : RequestFields.RequestedFor);
         if (options.RequestTypeField is { Length: > 0 } requestTypeField && FieldIdPattern().IsMatch(requestTypeField.Trim()))
         {
-            _material.Add(requestTypeField.Trim());
+            _material.TryAdd(requestTypeField.Trim(), CatalogItemChange);
         }
     }
 
@@ -40,9 +58,17 @@ public sealed partial class JiraFieldMap
 
     public string? FieldIdFor(string normalisedName) => _byName.GetValueOrDefault(normalisedName);
 
-    /// <summary>Whether a changelog item (by its <c>fieldId</c>, or its <c>field</c> when the id is absent) touches a request field.</summary>
-    public bool IsMaterial(string? fieldId, string? field) =>
-        (fieldId is { Length: > 0 } && _material.Contains(fieldId)) || (string.IsNullOrEmpty(fieldId) && field is { Length: > 0 } && _material.Contains(field));
+    /// <summary>
+    /// The name a changelog item (by its <c>fieldId</c>, or its <c>field</c> when the id is absent) is a material change
+    /// of: the normalised request field it feeds (<see cref="RequestFields"/>), <see cref="CatalogItemChange"/> for the
+    /// request type, <see cref="ReporterChange"/> for a reporter that is not the requested-for person; null when the
+    /// item touches nothing the request is made of.
+    /// </summary>
+    public string? MaterialChangeOf(string? fieldId, string? field)
+    {
+        var id = fieldId is { Length: > 0 } ? fieldId : field;
+        return id is { Length: > 0 } && _material.TryGetValue(id, out var name) ? name : null;
+    }
 
     /// <summary>A Jira user object as the ticket system's person; null when it is not a user with an account id.</summary>
     public static ItsmPerson? ToPerson(JsonElement user)

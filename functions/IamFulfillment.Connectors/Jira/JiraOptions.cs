@@ -10,7 +10,7 @@ namespace IamFulfillment.Connectors.Jira;
 /// Configuration section <c>Jira</c> for the connector. The intake keys of the same section (WebhookSecret,
 /// WebhookSecretSecondary, ServiceDeskIds, RequestTypeIds, MaxDeliveryAgeHours, PersonKey) are read by the hosts.
 /// </summary>
-public sealed class JiraOptions
+public sealed class JiraOptions : ITicketConnectorOptions
 {
     public const string SectionName = "Jira";
 

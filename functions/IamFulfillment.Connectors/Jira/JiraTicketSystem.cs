@@ -355,11 +355,9 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
             foreach (var item in items.EnumerateArray())
             {
-                var fieldId = JiraFieldMap.Str(item, "fieldId");
-                var field = JiraFieldMap.Str(item, "field");
-                if (_fieldMap.IsMaterial(fieldId, field))
+                if (_fieldMap.MaterialChangeOf(JiraFieldMap.Str(item, "fieldId"), JiraFieldMap.Str(item, "field")) is { } name)
                 {
-                    changes.Add(new FieldChange(fieldId ?? field!, at, author, JiraFieldMap.Str(item, "fromString"), JiraFieldMap.Str(item, "toString")));
+                    changes.Add(new FieldChange(name, at, author, JiraFieldMap.Str(item, "fromString"), JiraFieldMap.Str(item, "toString")));
                 }
             }
         }

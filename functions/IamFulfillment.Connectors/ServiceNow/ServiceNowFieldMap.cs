@@ -29,7 +29,7 @@ public sealed class ServiceNowFieldMap
         [RequestFields.Reason] = "reason",
     };
 
-    /// <summary>RITM columns whose changes are material (besides every mapped variable), with the name a change is reported under.</summary>
+    /// <summary>RITM columns whose changes are material (besides the variables mapped to <see cref="MaterialFields"/>), with the name a change is reported under.</summary>
     public static readonly IReadOnlyDictionary<string, string> MaterialItemColumns = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["requested_for"] = RequestFields.RequestedFor,

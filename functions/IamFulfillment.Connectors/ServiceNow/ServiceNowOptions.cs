@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace IamFulfillment.Connectors.ServiceNow;
 
 /// <summary>Configuration section <c>ServiceNow</c>. Every key is listed in the README.</summary>
-public sealed class ServiceNowOptions
+public sealed class ServiceNowOptions : ITicketConnectorOptions
 {
     public const string SectionName = "ServiceNow";
 

@@ -80,7 +80,7 @@ public sealed partial class ServiceNowTicketSystem : ITicketSystem
         var parentApprovalsTask = ServiceNowQuery.IsSysId(requestId)
             ? ListApprovalsAsync(requestId, ApprovalScope.ParentRequest, cancellationToken)
             : Task.FromResult<IReadOnlyList<RawApproval>>([]);
-        var materialOptions = variables.Where(v => FieldMap.FieldsOf(v.Name).Count > 0 && ServiceNowQuery.IsSysId(v.OptionId)).ToList();
+        var materialOptions = variables.Where(v => FieldMap.FieldsOf(v.Name).Any(MaterialFields.All.Contains) && ServiceNowQuery.IsSysId(v.OptionId)).ToList();
         var variableAuditTask = materialOptions.Count == 0
             ? Task.FromResult<IReadOnlyList<IReadOnlyDictionary<string, string>>>([])
             : _client.ListAsync(
@@ -389,7 +389,7 @@ public sealed partial class ServiceNowTicketSystem : ITicketSystem
             .ToDictionary(g => g.Key, g => FieldMap.FieldsOf(g.First().Name), StringComparer.OrdinalIgnoreCase);
         foreach (var row in variableAudit.Select(r => new Row(r)))
         {
-            foreach (var field in fieldsByOption.GetValueOrDefault(row["documentkey"]) ?? [])
+            foreach (var field in (fieldsByOption.GetValueOrDefault(row["documentkey"]) ?? []).Where(MaterialFields.All.Contains))
             {
                 Add(row, field);
             }

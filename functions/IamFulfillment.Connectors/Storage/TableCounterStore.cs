@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using Azure;
@@ -13,6 +14,12 @@ namespace IamFulfillment.Connectors.Storage;
 /// a JSON list. Every change is read → prune → decide → conditional write, retried on conflict, so concurrent callers
 /// are serialised per key and a limit is never overshot.
 /// </summary>
+/// <remarks>
+/// The safety brake puts every destructive ticket on one row per kind. Callers in this process that arrive while a
+/// write to the same row is under way are combined into the next write (group commit): a bulk event of hundreds of
+/// leavers costs a few dozen reads and writes instead of a conflict-and-retry storm on one hot row, which serialised
+/// the whole event behind one storage round trip per ticket. Other processes are still fenced by the row's ETag.
+/// </remarks>
 public sealed class TableCounterStore(TableClient table, ILogger<TableCounterStore> logger) : ICounterStore
 {
     private const string RowKey = "window";
@@ -25,6 +32,8 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
     private const int MaxOccurrenceIdChars = 128;
     private const int MaxAttempts = 100;
 
+    private readonly ConcurrentDictionary<string, Row> _rows = new(StringComparer.Ordinal);
+
     public async Task<CounterResult> TryRecordAsync(string key, string occurrenceId, int weight, int limit, TimeSpan window, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
@@ -33,28 +42,107 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         ArgumentOutOfRangeException.ThrowIfLessThan(weight, 1);
         var partition = TableKeys.Sha256Hex(key);
         var id = occurrenceId.Length <= MaxOccurrenceIdChars ? occurrenceId : "~" + TableKeys.Sha256Hex(occurrenceId);
-        var windowStart = now - window;
+        var request = new Request(id, weight, limit, now - window, now);
 
+        var row = _rows.GetOrAdd(partition, p => new Row(p, key));
+        bool start;
+        lock (row)
+        {
+            row.Pending.Add(request);
+            start = !row.Writing;
+            row.Writing = true;
+        }
+
+        if (start)
+        {
+            _ = DrainAsync(row);
+        }
+
+        return await request.Result.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Writes what has gathered for the row, batch after batch, until nothing is waiting.</summary>
+    private async Task DrainAsync(Row row)
+    {
+        while (true)
+        {
+            List<Request> batch;
+            lock (row)
+            {
+                if (row.Pending.Count == 0)
+                {
+                    row.Writing = false;
+                    _rows.TryRemove(new KeyValuePair<string, Row>(row.Partition, row));
+                    return;
+                }
+
+                batch = [.. row.Pending];
+                row.Pending.Clear();
+            }
+
+            try
+            {
+                var results = await CommitAsync(row, batch);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Result.TrySetResult(results[i]);
+                }
+            }
+            catch (Exception ex)
+            {
+                // Each caller sees the failure of the write it was part of; the next batch tries afresh.
+                foreach (var request in batch)
+                {
+                    request.Result.TrySetException(ex);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Decides the batch's requests in arrival order against the stored row and writes the row once (not at all when
+    /// nothing new is recorded). On a conflict the row is read again and the whole batch decided again.
+    /// </summary>
+    private async Task<CounterResult[]> CommitAsync(Row row, List<Request> batch)
+    {
+        // The shared write is not cancelled by any one caller; each caller stops waiting on its own token.
+        var cancellationToken = CancellationToken.None;
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
-            var current = await table.GetEntityIfExistsAsync<TableEntity>(partition, RowKey, cancellationToken: cancellationToken);
+            var current = await table.GetEntityIfExistsAsync<TableEntity>(row.Partition, RowKey, cancellationToken: cancellationToken);
             var occurrences = current.HasValue ? Read(current.Value!) : [];
-            occurrences.RemoveAll(o => o.At <= windowStart);
+            var oldest = batch.Min(r => r.WindowStart);
+            occurrences.RemoveAll(o => o.At <= oldest);
 
-            var units = occurrences.Sum(o => o.Units);
-            if (occurrences.Exists(o => o.Id == id))
+            var results = new CounterResult[batch.Count];
+            var added = false;
+            for (var i = 0; i < batch.Count; i++)
             {
-                return new CounterResult(true, units); // recorded before: idempotent
+                var request = batch[i];
+                var units = occurrences.Where(o => o.At > request.WindowStart).Sum(o => o.Units);
+                if (occurrences.Exists(o => o.Id == request.Id))
+                {
+                    results[i] = new CounterResult(true, units); // recorded before: idempotent
+                }
+                else if (units + request.Weight > request.Limit)
+                {
+                    logger.CounterAtLimit(row.Partition[..12], units, request.Limit, request.Now - request.WindowStart);
+                    results[i] = new CounterResult(false, units);
+                }
+                else
+                {
+                    occurrences.Add(new Occurrence(request.Id, request.Now, request.Weight));
+                    results[i] = new CounterResult(true, units);
+                    added = true;
+                }
             }
 
-            if (units + weight > limit)
+            if (!added)
             {
-                logger.CounterAtLimit(partition[..12], units, limit, window);
-                return new CounterResult(false, units);
+                return results;
             }
 
-            occurrences.Add(new Occurrence(id, now, weight));
-            var entity = Write(partition, key, occurrences);
+            var entity = Write(row.Partition, row.Key, occurrences);
             try
             {
                 if (current.HasValue)
@@ -66,18 +154,18 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
                     await table.AddEntityAsync(entity, cancellationToken);
                 }
 
-                return new CounterResult(true, units);
+                return results;
             }
             catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404)
             {
-                logger.CounterContention(partition[..12], attempt);
+                logger.CounterContention(row.Partition[..12], attempt);
 
                 // Real-time jitter, not TimeProvider: this spreads competing writers apart, it is not business time.
                 await Task.Delay(Random.Shared.Next(1, 5 + (4 * Math.Min(attempt, 10))), cancellationToken);
             }
         }
 
-        throw new InvalidOperationException($"Counter {partition[..12]} stayed contended for {MaxAttempts} attempts.");
+        throw new InvalidOperationException($"Counter {row.Partition[..12]} stayed contended for {MaxAttempts} attempts.");
     }
 
     private static List<Occurrence> Read(TableEntity entity)
@@ -109,6 +197,21 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         }
 
         return entity;
+    }
+
+    /// <summary>One caller's occurrence, waiting to be decided in the next write of its row.</summary>
+    private sealed record Request(string Id, int Weight, int Limit, DateTimeOffset WindowStart, DateTimeOffset Now)
+    {
+        public TaskCompletionSource<CounterResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Requests for one counter row gathering while a write to it is under way.</summary>
+    private sealed class Row(string partition, string key)
+    {
+        public string Partition { get; } = partition;
+        public string Key { get; } = key;
+        public List<Request> Pending { get; } = [];
+        public bool Writing { get; set; }
     }
 
     /// <summary>One recorded occurrence; <see cref="Weight"/> units (absent in rows written before weights: 1).</summary>

@@ -64,19 +64,28 @@ public sealed class TablePersonLedger(TableClient table, TimeProvider time) : IP
         return current.HasValue ? Granted(current.Value!) : [];
     }
 
+    /// <remarks>
+    /// Removing access from someone this service never granted anything to changes nothing, so no row is created for
+    /// them: a bulk leaver event would otherwise write one row per leaver only to record an empty list.
+    /// </remarks>
     public Task RecordAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, CancellationToken cancellationToken) =>
         UpdateAsync(personId, entity =>
         {
             var granted = Granted(entity).Union(added, StringComparer.OrdinalIgnoreCase).Except(removed, StringComparer.OrdinalIgnoreCase).ToList();
             entity["Granted"] = JsonSerializer.Serialize(granted, StorageJson.Options);
-        }, cancellationToken);
+        }, cancellationToken, createRow: added.Count > 0);
 
-    private async Task UpdateAsync(string personId, Action<TableEntity> change, CancellationToken cancellationToken)
+    private async Task UpdateAsync(string personId, Action<TableEntity> change, CancellationToken cancellationToken, bool createRow = true)
     {
         var partition = TableKeys.ReadableOrHash(personId);
         for (var attempt = 1; ; attempt++)
         {
             var current = await table.GetEntityIfExistsAsync<TableEntity>(partition, RowKey, cancellationToken: cancellationToken);
+            if (!current.HasValue && !createRow)
+            {
+                return;
+            }
+
             var entity = current.HasValue ? current.Value! : new TableEntity(partition, RowKey) { ["PersonId"] = personId, ["Granted"] = "[]" };
             change(entity);
             try

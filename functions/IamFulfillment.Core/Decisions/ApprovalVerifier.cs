@@ -18,7 +18,9 @@ internal sealed record StageRequirement(ApprovalStage Stage, CatalogEntry? Entry
 /// <summary>
 /// Verifies approvals against the ITSM records and the directory: the right person for each stage (the target's
 /// manager per the directory, the entitlement's owner, a security approver), never the requester or the target,
-/// the person who actually acted (delegates only where policy allows), given after the last material change.
+/// the person who actually acted (delegates only where policy allows; enabled accounts only), given after the
+/// last material change, one stage per person for the security decision; a rejection anywhere rejects. Only ITSM
+/// approval records count: nothing in comments, fields or webhook bodies is an approval.
 /// This is the one place the rule "self-approval is not an approval" lives.
 /// </summary>
 internal static class ApprovalVerifier
@@ -30,27 +32,31 @@ internal static class ApprovalVerifier
         Stale,
         ManagerOwnRequest,
         Self,
+        SecondStage,
         DelegateNotAllowed,
+        Disabled,
         Unmapped,
         WrongPerson,
     }
 
+    /// <summary>
+    /// A rejection anywhere (item or parent request) rejects, also one recorded before the request last changed:
+    /// an edit does not withdraw a "no", and later approvals by others (a delegate) must not outvote it. The ITSM
+    /// resets the approval when a person wants the changed request approved again.
+    /// </summary>
     public static void CheckRejections(DecisionContext ctx, Findings findings)
     {
         var lastChange = ctx.Ticket.LastMaterialChange;
-        foreach (var approval in ctx.Ticket.Approvals.Where(a => a.State == ApprovalState.Rejected))
+        foreach (var approval in ctx.Ticket.Approvals.Where(a => a.State == ApprovalState.Rejected).OrderByDescending(a => a.DecidedAt))
         {
-            // A rejection given before the request last changed was about a different request.
-            if (lastChange is { } changed && approval.DecidedAt is { } at && at < changed)
-            {
-                findings.NotVerified.Add($"An earlier rejection by {approval.Approver.Describe()} ({Stamp(at)}) predates the last change of the request and was not applied.");
-                continue;
-            }
-
             var comment = string.IsNullOrWhiteSpace(approval.Comment) ? "no reason given" : $"\"{approval.Comment.Trim()}\"";
             var where = approval.Scope == ApprovalScope.ParentRequest ? " on the parent request" : "";
             findings.ApprovalRejection ??= new Finding(Rules.ApprovalRejected,
                 $"{approval.Approver.DisplayName ?? approval.Approver.ItsmId} rejected the request{where}: {comment}.");
+            if (lastChange is { } changed && approval.DecidedAt is { } at && at < changed)
+            {
+                findings.NotVerified.Add($"The rejection by {approval.Approver.Describe()} ({Stamp(at)}) predates the last change of the request ({Stamp(changed)}); it still stands until the approval is requested again.");
+            }
         }
     }
 
@@ -61,25 +67,26 @@ internal static class ApprovalVerifier
         return pending is not null;
     }
 
-    /// <summary>Finds a valid security-stage approval (it carries out soft escalations); null if none.</summary>
+    /// <summary>
+    /// Finds a valid security-stage approval (it carries out soft escalations); null if none. It is an added,
+    /// independent stage: its own approval record, by a security approver acting for themselves, who is not also
+    /// the target's manager or an owner of what is requested (one person's approval counts for one stage only).
+    /// </summary>
     public static string? FindSecurityDecision(DecisionContext ctx, Findings findings)
     {
-        var groupId = ctx.Policy.Approvals.SecurityApproverGroupId;
-        if (groupId is null)
+        if (ctx.Policy.Approvals.SecurityApproverGroupId is null)
         {
             return null;
         }
 
         foreach (var approval in Approved(ctx))
         {
-            var (flaw, approver, actor, _) = Assess(ctx, approval, new StageRequirement(ApprovalStage.Security));
-            if (flaw == Flaw.None && actor is not null && IsMember(ctx, actor, groupId))
+            var (flaw, _, actor, _) = Assess(ctx, approval, new StageRequirement(ApprovalStage.Security));
+            if (flaw == Flaw.None && actor is not null)
             {
                 findings.Verified.Add($"Security approval by {actor.Describe()} at {Stamp(approval.DecidedAt)} (member of the security approvers group).");
                 return actor.DisplayName ?? actor.UserPrincipalName;
             }
-
-            _ = approver;
         }
 
         return null;
@@ -99,7 +106,17 @@ internal static class ApprovalVerifier
                 // lets the request count as the manager stage for standard entitlements.
                 if (ctx.Policy.Approvals.ManagerRequestCountsAsManagerApproval && allStandard)
                 {
-                    findings.Verified.Add($"Manager stage: requested by the target's manager {requester.Describe()}; policy counts that as the manager's approval for standard entitlements.");
+                    // The request is the manager's approval only of what the manager asked for: a material change by
+                    // anyone else afterwards makes it stale, like any approval.
+                    var requesterItsm = ctx.Request.Requester;
+                    var byOthers = ctx.Ticket.MaterialChanges.LastOrDefault(c => !SameItsmPerson(c.ChangedBy, requesterItsm));
+                    if (byOthers is null)
+                    {
+                        findings.Verified.Add($"Manager stage: requested by the target's manager {requester.Describe()}; policy counts that as the manager's approval for standard entitlements.");
+                        continue;
+                    }
+
+                    findings.Soft(Rules.ApprovalStale, $"{NameOf(ctx, byOthers.ChangedBy)} changed the request after its manager {requester.Describe()} opened it ({byOthers.Field} at {Stamp(byOthers.At)}), so the manager's own request no longer counts as the manager's approval.");
                     continue;
                 }
             }
@@ -130,7 +147,7 @@ internal static class ApprovalVerifier
                     break;
                 }
 
-                if (flaw < best)
+                if (bestRecord is null || flaw < best)
                 {
                     best = flaw;
                     bestRecord = approval;
@@ -155,16 +172,23 @@ internal static class ApprovalVerifier
                 case Flaw.Self:
                     findings.Soft(Rules.ApprovalSelf, $"{who} approved a request they opened or that is for themselves; self-approval is not an approval ({stage}).");
                     break;
+                case Flaw.SecondStage:
+                    findings.Soft(Rules.ApprovalSamePersonTwoStages, $"{who} is in the security approvers group but already stands for {OtherStage(ctx, ctx.Match(bestRecord!.ActedBy ?? bestRecord.Approver)?.User)}; the security decision must come from another member of the group.");
+                    break;
                 case Flaw.DelegateNotAllowed:
                     findings.Soft(Rules.ApprovalDelegateNotAllowed, $"{who} approved on behalf of {bestRecord!.Approver.Describe()}; policy does not accept delegated approvals ({stage}).");
+                    break;
+                case Flaw.Disabled:
+                    findings.Soft(Rules.ApprovalApproverDisabled, $"{who} approved, but their directory account is disabled (or that of the person they acted for); an approval from a disabled account does not count ({stage}).");
                     break;
                 case Flaw.Unmapped:
                     findings.Soft(Rules.ApprovalUnverifiedApprover, $"The approver {who} could not be matched to exactly one directory user, so the approval for {stage} cannot be verified.");
                     break;
                 default:
-                    findings.Soft(Rules.ApprovalMissing, bestRecord is null
+                    var present = Approved(ctx).Select(a => (a.ActedBy ?? a.Approver).Describe()).Distinct(StringComparer.Ordinal).ToList();
+                    findings.Soft(Rules.ApprovalMissing, present.Count == 0
                         ? $"No approval from {stage} is on the ticket."
-                        : $"The approval by {who} does not come from {stage}.");
+                        : $"No approval from {stage} is on the ticket; it has approvals from {string.Join(", ", present)}.");
                     break;
             }
         }
@@ -184,18 +208,15 @@ internal static class ApprovalVerifier
             return (Flaw.Unmapped, approver, actor, isDelegate);
         }
 
-        // Is this the right person for the stage at all? Only then do the other flaws say something useful.
-        var rightPerson = requirement.Stage switch
+        // Someone whose account is disabled has left or is suspended: a click in the ITSM under that name is not
+        // an approval the service can rely on.
+        if (!actor.AccountEnabled || !approver.AccountEnabled)
         {
-            ApprovalStage.Manager => ctx.Target?.User?.Manager?.Id == approver.Id,
-            ApprovalStage.Owner => SamePerson(approver, requirement.Entry?.Owner),
-            _ => ctx.Policy.Approvals.SecurityApproverGroupId is { } g && IsMember(ctx, actor, g),
-        };
-        if (!rightPerson)
-        {
-            return (Flaw.WrongPerson, approver, actor, isDelegate);
+            return (Flaw.Disabled, approver, actor, isDelegate);
         }
 
+        // Independence first: whoever opened the request or is its target never approves it, whatever stage they
+        // approved in; a manager who asked for their own report is the special case of that.
         var requester = ctx.Requester?.User;
         var target = ctx.Target?.User;
         if (requirement.Stage == ApprovalStage.Manager && requester is not null && requester.Id == approver.Id && target?.Manager?.Id == requester.Id)
@@ -208,19 +229,70 @@ internal static class ApprovalVerifier
             return (Flaw.Self, approver, actor, isDelegate);
         }
 
+        // Is this the right person for the stage? A delegate acting on someone else's record approves that
+        // person's stage, never the security stage.
+        var rightPerson = requirement.Stage switch
+        {
+            ApprovalStage.Manager => target?.Manager?.Id == approver.Id,
+            ApprovalStage.Owner => SamePerson(approver, requirement.Entry?.Owner),
+            _ => ctx.Policy.Approvals.SecurityApproverGroupId is { } g && IsMember(ctx, actor, g) && IsMember(ctx, approver, g),
+        };
+        if (!rightPerson)
+        {
+            return (Flaw.WrongPerson, approver, actor, isDelegate);
+        }
+
+        if (requirement.Stage == ApprovalStage.Security && OtherStage(ctx, actor) is not null)
+        {
+            return (Flaw.SecondStage, approver, actor, isDelegate);
+        }
+
         if (isDelegate && !ctx.Policy.Approvals.AllowDelegates)
         {
             return (Flaw.DelegateNotAllowed, approver, actor, isDelegate);
         }
 
+        // Given after the last change, provably: the same instant (ITSM clocks tick in seconds) is not after it.
         var lastChange = ctx.Ticket.LastMaterialChange;
-        if (lastChange is { } changed && (approval.DecidedAt is not { } at || at < changed))
+        if (lastChange is { } changed && (approval.DecidedAt is not { } at || at <= changed))
         {
             return (Flaw.Stale, approver, actor, isDelegate);
         }
 
         return (Flaw.None, approver, actor, isDelegate);
     }
+
+    /// <summary>The stage a person already stands for in this request (target's manager, an entitlement's owner), if any.</summary>
+    private static string? OtherStage(DecisionContext ctx, DirectoryUser? person)
+    {
+        if (person is null)
+        {
+            return null;
+        }
+
+        if (ctx.Target?.User?.Manager?.Id == person.Id)
+        {
+            return "the target's manager";
+        }
+
+        return DecisionEngine.EntriesOf(ctx).FirstOrDefault(e => SamePerson(person, e.Owner)) is { } owned
+            ? $"the owner of {owned.DisplayName}"
+            : null;
+    }
+
+    /// <summary>A person the ticket knows, by ITSM id or user name, as people read it.</summary>
+    private static string NameOf(DecisionContext ctx, string? itsmId)
+    {
+        var known = new[] { ctx.Request.RequestedFor, ctx.Request.Requester, ctx.Request.VerifiedBy }
+            .Concat(ctx.Ticket.Approvals.SelectMany(a => new[] { a.Approver, a.ActedBy }))
+            .OfType<ItsmPerson>()
+            .FirstOrDefault(p => SameItsmPerson(itsmId, p));
+        return known?.Describe() ?? itsmId ?? "Someone";
+    }
+
+    private static bool SameItsmPerson(string? changedBy, ItsmPerson? person) =>
+        person is not null && changedBy is not null
+        && (string.Equals(changedBy, person.ItsmId, StringComparison.Ordinal) || string.Equals(changedBy, person.UserName, StringComparison.OrdinalIgnoreCase));
 
     private static bool IsSelf(DirectoryUser person, DirectoryUser? requester, DirectoryUser? target) =>
         person.Id == requester?.Id || person.Id == target?.Id;

@@ -24,7 +24,7 @@ internal static class CommonChecks
         }
         else if (ctx.Target?.User is { } user)
         {
-            findings.Verified.Add($"Target {user.Describe()} matched by {Describe(ctx.MatchedOn)}.");
+            findings.Verified.Add($"Target {user.Describe()} matched by {Describe(ctx.Target!.MatchedOn ?? ctx.MatchedOn)}.");
         }
 
         if (request.Requester is null)
@@ -37,7 +37,7 @@ internal static class CommonChecks
         }
         else if (ctx.Requester?.User is { } requesterUser)
         {
-            findings.Verified.Add($"Requester {requesterUser.Describe()} matched by {Describe(ctx.MatchedOn)}.");
+            findings.Verified.Add($"Requester {requesterUser.Describe()} matched by {Describe(ctx.Requester!.MatchedOn ?? ctx.MatchedOn)}.");
         }
     }
 
@@ -77,9 +77,17 @@ internal static class CommonChecks
         var request = ctx.Request;
         var target = ctx.Target?.User;
         var requiredBy = new List<string>();
-        foreach (var entry in entries.Where(e => e.RequiresEndDate))
+        foreach (var entry in entries)
         {
-            requiredBy.Add($"{entry.DisplayName} is time-bound");
+            var tier = DecisionEngine.EffectiveTier(ctx, entry).Tier;
+            if (entry.RequiresEndDate)
+            {
+                requiredBy.Add($"{entry.DisplayName} is time-bound");
+            }
+            else if (ctx.Policy.Requests.EndDateRequiredForTiers.Contains(tier))
+            {
+                requiredBy.Add($"{entry.DisplayName} is {tier.ToString().ToLowerInvariant()} access");
+            }
         }
 
         if (target is not null)
@@ -93,6 +101,14 @@ internal static class CommonChecks
             {
                 requiredBy.Add($"the person is a {type.ToLowerInvariant()}");
             }
+        }
+
+        // A start date is in the past when it lies before the day the ticket was opened; measured from now, a
+        // request approved a few days later would wrongly be sent back for a date that was fine when filed.
+        var opened = ctx.Ticket.CreatedAt ?? ctx.Now;
+        if (request.StartDate is { } given && given < opened.AddDays(-1))
+        {
+            findings.Problem($"The start date {Day(given)} is in the past.");
         }
 
         var start = request.StartDate ?? ctx.Now;

@@ -52,6 +52,14 @@ public sealed record Decision
     /// <summary>Shadow mode: the decision is written as an internal note only; nothing changes.</summary>
     public bool DryRun { get; init; }
 
+    /// <summary>
+    /// An escalation that a valid approval by a member of the security approvers group, added in the ticket, would
+    /// have the service carry out: nothing in it is something the service must not or cannot do. False for every
+    /// other outcome, and for escalations people must carry out themselves. Notes say "add a security approval"
+    /// only when this is true.
+    /// </summary>
+    public bool SecurityApprovalCarriesOut { get; init; }
+
     /// <summary>A person whose approval in the ITSM carried out an escalated request (security stage).</summary>
     public string? DecidedBy { get; init; }
 

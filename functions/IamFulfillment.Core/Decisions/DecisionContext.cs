@@ -6,7 +6,7 @@ using IamFulfillment.Core.Requests;
 namespace IamFulfillment.Core.Decisions;
 
 /// <summary>A ticket person matched (or not) to exactly one directory user.</summary>
-public sealed record PersonMatch(ItsmPerson Person, DirectoryUser? User, string? Problem)
+public sealed record PersonMatch(ItsmPerson Person, DirectoryUser? User, string? Problem, PersonKey? MatchedOn = null)
 {
     public bool Resolved => User is not null;
 }

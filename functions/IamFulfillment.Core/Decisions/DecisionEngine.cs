@@ -63,7 +63,7 @@ public static class DecisionEngine
     private static Verdict Resolve(DecisionContext ctx, Findings findings, FulfilmentPlan? plan, DateTimeOffset? scheduledFor)
     {
         var version = ctx.Policy.Version;
-        var dryRun = ctx.Policy.DryRun || EntriesOf(ctx).Any(e => e.DryRun);
+        var dryRun = ctx.Policy.DryRun || EntriesOf(ctx).Any(e => e.DryRun) || AddsDryRunEntitlement(ctx, plan);
         Decision Make(Outcome outcome, string rule, string summary, FulfilmentPlan? withPlan = null) => new()
         {
             Outcome = outcome,
@@ -76,7 +76,11 @@ public static class DecisionEngine
             QueueKind = outcome == Outcome.Escalated ? findings.QueueKind : null,
             Plan = withPlan,
             DryRun = dryRun,
-            DecidedBy = findings.SecurityDecision,
+
+            // Only a decision the security approver actually carried out names them as its decider.
+            DecidedBy = rule == Rules.FulfilByDecision ? findings.SecurityDecision : null,
+            SecurityApprovalCarriesOut = outcome == Outcome.Escalated && findings.SecurityStageApplies && plan is not null
+                && findings.HardEscalations.Count == 0 && findings.SoftEscalations.Count > 0 && ctx.Policy.Approvals.SecurityApproverGroupId is not null,
             PolicyVersion = version,
             ScheduledFor = withPlan is null ? null : scheduledFor,
         };
@@ -130,6 +134,13 @@ public static class DecisionEngine
         return new Verdict(Make(Outcome.Fulfilled, Rules.Fulfil, "All checks passed.", plan), null);
     }
 
+    /// <summary>
+    /// Shadow mode per entitlement covers every plan that would grant it, birthright included (joiner, mover).
+    /// Removals are not held back by it: a leaver is deprovisioned whatever the entitlement's rollout state.
+    /// </summary>
+    private static bool AddsDryRunEntitlement(DecisionContext ctx, FulfilmentPlan? plan) =>
+        plan is not null && plan.Operations.OfType<AddMember>().Any(a => ctx.Policy.FindEntitlementByGroup(a.GroupId) is { DryRun: true });
+
     private static FulfilmentPlan? Partial(Findings findings, FulfilmentPlan? plan) =>
         findings.PartialFulfilment && plan is { } p && p.Operations.Any() ? p : null;
 
@@ -137,8 +148,8 @@ public static class DecisionEngine
         ctx.Request.EntitlementIds.Select(ctx.Policy.FindEntitlement).OfType<CatalogEntry>();
 
     /// <summary>
-    /// The tier a catalog group effectively has: its own, or privileged when the directory nests it inside a
-    /// privileged group (membership there inherits the privilege).
+    /// The tier a catalog group effectively has: its own, or that of the strictest catalog group the directory
+    /// nests it in (membership there inherits that access: nested in a privileged group is privileged).
     /// </summary>
     internal static (RiskTier Tier, string? Because) EffectiveTier(DecisionContext ctx, CatalogEntry entry)
     {
@@ -147,37 +158,45 @@ public static class DecisionEngine
             return (RiskTier.Privileged, null);
         }
 
-        if (ctx.Groups.GetValueOrDefault(entry.GroupId) is { } group)
+        var parents = ctx.Groups.GetValueOrDefault(entry.GroupId)?.ParentGroupIds ?? [];
+        if (ctx.Policy.ControlGroups().FirstOrDefault(c => parents.Contains(c.GroupId, StringComparer.OrdinalIgnoreCase)) is { GroupId: not null } control)
         {
-            foreach (var parent in group.ParentGroupIds)
-            {
-                if (ctx.Policy.FindEntitlementByGroup(parent) is { Tier: RiskTier.Privileged } privileged)
-                {
-                    return (RiskTier.Privileged, $"its group is nested in the privileged group of {privileged.DisplayName}");
-                }
-            }
+            return (RiskTier.Privileged, $"its group is nested in {control.What}");
         }
 
-        return (entry.Tier, null);
+        var strictest = CatalogParents(ctx, entry).Where(p => p.Tier > entry.Tier).MaxBy(p => p.Tier);
+        return strictest is null
+            ? (entry.Tier, null)
+            : (strictest.Tier, $"its group is nested in the {strictest.Tier.ToString().ToLowerInvariant()} group of {strictest.DisplayName}");
     }
 
-    /// <summary>Groups the service must never change itself: role-assignable, dynamic, on-premises-synced.</summary>
-    internal static string? NotAutomatable(DecisionContext ctx, CatalogEntry entry)
+    /// <summary>Catalog entries of the groups the directory nests this entry's group in: whoever gets it gets them.</summary>
+    internal static IReadOnlyList<CatalogEntry> CatalogParents(DecisionContext ctx, CatalogEntry entry) =>
+        ctx.Groups.GetValueOrDefault(entry.GroupId) is { } group
+            ? group.ParentGroupIds.Select(ctx.Policy.FindEntitlementByGroup).OfType<CatalogEntry>().Where(p => p.Id != entry.Id).DistinctBy(p => p.Id).ToList()
+            : [];
+
+    /// <summary>
+    /// Groups the service must never change itself: role-assignable, dynamic, on-premises-synced, missing from the
+    /// directory, or not checked at all (no directory facts were read for it: fail closed, never assume a plain group).
+    /// </summary>
+    internal static (string Rule, string Why)? NotAutomatable(DecisionContext ctx, CatalogEntry entry)
     {
         if (!ctx.Groups.TryGetValue(entry.GroupId, out var group))
         {
-            return null;
+            return (Rules.GroupUnchecked, $"the directory facts of the group {entry.GroupId} of {entry.DisplayName} were not read, so it cannot be checked that the service may change it");
         }
 
         if (group is null)
         {
-            return $"the group {entry.GroupId} of {entry.DisplayName} does not exist in the directory";
+            return (Rules.GroupNotFound, $"the group {entry.GroupId} of {entry.DisplayName} does not exist in the directory");
         }
 
-        return group.IsRoleAssignable ? $"the group of {entry.DisplayName} is role-assignable (changes need a privileged role administrator)"
+        var why = group.IsRoleAssignable ? $"the group of {entry.DisplayName} is role-assignable (changes need a privileged role administrator)"
             : group.IsDynamic ? $"the group of {entry.DisplayName} has dynamic membership (its rule decides who is in it)"
             : group.OnPremisesSynced ? $"the group of {entry.DisplayName} is synchronised from on-premises AD (change it there)"
             : null;
+        return why is null ? null : (Rules.GroupNotAutomatable, why);
     }
 
     /// <summary>The target's current access that a reviewer should see: privileged and sensitive entitlements, admin roles.</summary>
@@ -197,6 +216,10 @@ public static class DecisionEngine
             else if (membership.IsRoleAssignable)
             {
                 list.Add($"role-assignable group {membership.DisplayName ?? membership.Id}");
+            }
+            else if (ctx.Policy.ControlGroups().FirstOrDefault(c => string.Equals(c.GroupId, membership.Id, StringComparison.OrdinalIgnoreCase)) is { GroupId: not null } control)
+            {
+                list.Add($"member of {control.What} ({membership.Id})");
             }
         }
 

@@ -36,6 +36,9 @@ internal sealed class Findings
     /// <summary>The person whose valid security approval lifts soft escalations, if any.</summary>
     public string? SecurityDecision { get; set; }
 
+    /// <summary>Whether this request type looks for a security decision at all (grant, removal).</summary>
+    public bool SecurityStageApplies { get; set; }
+
     public void Problem(string text) => Problems.Add(text);
 
     public void Hard(string rule, string text, string? queue = null)

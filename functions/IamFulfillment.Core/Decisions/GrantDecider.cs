@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using IamFulfillment.Core.Fulfilment;
 using IamFulfillment.Core.Policy;
 
@@ -40,10 +42,9 @@ internal static class GrantDecider
                 findings.Reject(Rules.TargetGuestNotAllowed, $"{entry.DisplayName} is not available to guest accounts.");
             }
 
-            if (DecisionEngine.NotAutomatable(ctx, entry) is { } why)
+            if (DecisionEngine.NotAutomatable(ctx, entry) is var (rule, why))
             {
-                findings.Hard(ctx.Groups.GetValueOrDefault(entry.GroupId) is null ? Rules.GroupNotFound : Rules.GroupNotAutomatable,
-                    $"The service does not change this group itself: {why}.", QueueKinds.Privileged);
+                findings.Hard(rule, $"The service does not change this group itself: {why}.", QueueKinds.Privileged);
             }
 
             var (tier, because) = DecisionEngine.EffectiveTier(ctx, entry);
@@ -59,7 +60,8 @@ internal static class GrantDecider
 
             if (!entry.AutoFulfil)
             {
-                findings.Soft(Rules.ManualEntitlement, $"{entry.DisplayName} is marked in the policy as never fulfilled automatically.");
+                // The policy says the service never carries this out; a security approval does not change who does it.
+                findings.Hard(Rules.ManualEntitlement, $"{entry.DisplayName} is marked in the policy as never fulfilled automatically.");
             }
 
             if (ctx.MembershipsOf(target).Any(m => string.Equals(m.Id, entry.GroupId, StringComparison.OrdinalIgnoreCase)))
@@ -75,8 +77,11 @@ internal static class GrantDecider
             findings.Waiting = $"approval requested from {pendingWith} is still pending in the ticket system";
         }
 
+        // Membership of a nested group is membership of its parents, so their approval stages apply as well.
+        var approvedFor = entries.Concat(entries.SelectMany(e => DecisionEngine.CatalogParents(ctx, e))).DistinctBy(e => e.Id).ToList();
+        findings.SecurityStageApplies = true;
         findings.SecurityDecision = ApprovalVerifier.FindSecurityDecision(ctx, findings);
-        ApprovalVerifier.VerifyStages(ctx, Requirements(entries, findings.SecurityDecision is not null), allStandard, findings);
+        ApprovalVerifier.VerifyStages(ctx, Requirements(approvedFor, findings.SecurityDecision is not null), allStandard, findings);
 
         if (ctx.Request.StartDate is { } start && start > ctx.Now)
         {
@@ -108,11 +113,47 @@ internal static class GrantDecider
             }
             else
             {
-                findings.Problem($"\"{CommonChecks.Shorten(id)}\" is not an entitlement in the access catalog (ids must match the catalog exactly).");
+                findings.Problem(NotInCatalog(ctx, id));
             }
         }
 
         return entries;
+    }
+
+    /// <summary>
+    /// Why an id matched nothing, in words the requester can act on. Nothing here matches loosely: a lookalike or
+    /// invisible character is pointed out, never mapped; the only suggestion is the exact id when case alone differs.
+    /// </summary>
+    private static string NotInCatalog(DecisionContext ctx, string id)
+    {
+        var shown = new StringBuilder();
+        var odd = new List<string>();
+        foreach (var rune in id.EnumerateRunes())
+        {
+            var invisible = Rune.GetUnicodeCategory(rune) is UnicodeCategory.Format or UnicodeCategory.Control or UnicodeCategory.SpaceSeparator && rune.Value != ' ';
+            var code = $"U+{rune.Value:X4}";
+            shown.Append(invisible ? $"<{code}>" : rune.ToString());
+            if (rune.Value > 0x7E || invisible)
+            {
+                odd.Add(invisible ? $"an invisible character ({code})" : $"'{rune}' ({code})");
+            }
+        }
+
+        var text = $"\"{CommonChecks.Shorten(shown.ToString())}\" is not an entitlement in the access catalog";
+        if (odd.Count > 0)
+        {
+            var which = string.Join(", ", odd.Distinct(StringComparer.Ordinal).Take(3));
+            return odd.All(o => o.StartsWith("an invisible", StringComparison.Ordinal))
+                ? $"{text}: it contains {which}. Type the id again as the catalog spells it."
+                : $"{text}: it contains {which}, which only looks like an ordinary letter or digit. Type the id again as the catalog spells it.";
+        }
+
+        if (ctx.Policy.FindEntitlement(id.ToLowerInvariant()) is { } lower)
+        {
+            return $"{text}: catalog ids are written in lower case (\"{lower.Id}\").";
+        }
+
+        return $"{text} (ids must match the catalog exactly).";
     }
 
     /// <summary>The union of the stages the entitlements need; owner stages are per entitlement.</summary>

@@ -7,6 +7,10 @@ namespace IamFulfillment.Core.Decisions;
 /// <summary>Joiner, mover and leaver: birthright access from the directory's attributes, and deprovisioning from HR triggers.</summary>
 internal static class LifecycleDecider
 {
+    /// <summary>
+    /// New hire: birthright from the directory's attributes. The account may still be disabled (HR provisioning
+    /// often enables it on the start date); granting birthright to it is expected, so that is not an escalation.
+    /// </summary>
     public static FulfilmentPlan? Joiner(DecisionContext ctx, Findings findings)
     {
         if (ctx.TargetAccountMissing && ctx.Request.RequestedFor is not null)
@@ -20,6 +24,7 @@ internal static class LifecycleDecider
             }
         }
 
+        ApprovalVerifier.CheckRejections(ctx, findings);
         CommonChecks.People(ctx, findings);
         if (ctx.Request.StartDate is null)
         {
@@ -40,16 +45,23 @@ internal static class LifecycleDecider
 
         RequireHrOrManager(ctx, findings, Rules.JoinerRequester, "a joiner");
         var (entries, roles) = Birthright(ctx, target);
-        findings.Verified.Add(roles.Count == 0
-            ? $"No birthright role in the policy matches {Attributes(target)}."
-            : $"Birthright roles from the directory's attributes ({Attributes(target)}): {string.Join(", ", roles)}.");
+        if (roles.Count == 0)
+        {
+            // Closing a new hire's ticket as done with nothing granted hides a data or policy gap (a department
+            // spelt differently in HR, a role not yet in the policy): a person decides what the new hire needs.
+            findings.Soft(Rules.JoinerNoBirthright, $"No birthright role in the policy matches {Attributes(target)}; a person decides what the new hire needs (check the department and job title in the directory).");
+        }
+        else
+        {
+            findings.Verified.Add($"Birthright roles from the directory's attributes ({Attributes(target)}): {string.Join(", ", roles)}.");
+        }
 
         var operations = new List<DirectoryOperation>();
         foreach (var entry in entries)
         {
-            if (DecisionEngine.NotAutomatable(ctx, entry) is { } why)
+            if (DecisionEngine.NotAutomatable(ctx, entry) is var (rule, why))
             {
-                findings.Hard(Rules.GroupNotAutomatable, $"Birthright {entry.DisplayName} cannot be granted by the service: {why}.");
+                findings.Hard(rule, $"Birthright {entry.DisplayName} cannot be granted by the service: {why}.");
                 continue;
             }
 
@@ -74,6 +86,7 @@ internal static class LifecycleDecider
     public static FulfilmentPlan? Mover(DecisionContext ctx, Findings findings, out DateTimeOffset? scheduledFor)
     {
         scheduledFor = null;
+        ApprovalVerifier.CheckRejections(ctx, findings);
         CommonChecks.People(ctx, findings);
         if (ctx.Request.EffectiveDate is null)
         {
@@ -90,6 +103,12 @@ internal static class LifecycleDecider
         if (CommonChecks.ProtectedReason(ctx, target) is { } protectedReason)
         {
             findings.Hard(Rules.TargetProtected, $"The service never changes shared, service or break-glass accounts: {protectedReason}.");
+            return null;
+        }
+
+        if (!target.AccountEnabled)
+        {
+            findings.Hard(Rules.TargetDisabled, $"The account {target.Describe()} is disabled; a person must check why before its access follows a role change.");
             return null;
         }
 
@@ -114,13 +133,17 @@ internal static class LifecycleDecider
         var additions = new List<DirectoryOperation>();
         foreach (var entry in newEntries.Where(e => !direct.Contains(e.GroupId)))
         {
-            if (DecisionEngine.NotAutomatable(ctx, entry) is { } why)
+            if (DecisionEngine.NotAutomatable(ctx, entry) is var (rule, why))
             {
-                findings.Hard(Rules.GroupNotAutomatable, $"New birthright {entry.DisplayName} cannot be granted by the service: {why}.");
+                findings.Hard(rule, $"New birthright {entry.DisplayName} cannot be granted by the service: {why}.");
             }
             else if (DecisionEngine.EffectiveTier(ctx, entry).Tier == RiskTier.Privileged)
             {
                 findings.Hard(Rules.TierPrivileged, $"New birthright {entry.DisplayName} is effectively privileged; a person decides.", QueueKinds.Privileged);
+            }
+            else if (target.IsGuest && !entry.AllowGuests)
+            {
+                findings.NotVerified.Add($"{entry.DisplayName} skipped: not available to guests.");
             }
             else
             {
@@ -136,13 +159,14 @@ internal static class LifecycleDecider
                 continue;
             }
 
-            if (!direct.Contains(groupId))
-            {
-                continue;
-            }
-
-            var membership = ctx.TargetDirectMemberships.First(m => string.Equals(m.Id, groupId, StringComparison.OrdinalIgnoreCase));
-            if (membership.IsDynamic || membership.OnPremisesSynced || membership.IsRoleAssignable)
+            // A group this service granted may not be listed by the directory yet (replication lag); its facts then
+            // come from the group itself. Removing someone who is not a member is a no-op.
+            var membership = ctx.TargetDirectMemberships.FirstOrDefault(m => string.Equals(m.Id, groupId, StringComparison.OrdinalIgnoreCase));
+            var group = ctx.Groups.GetValueOrDefault(groupId);
+            var unchangeable = membership is not null
+                ? membership.IsDynamic || membership.OnPremisesSynced || membership.IsRoleAssignable
+                : group is not null && (group.IsDynamic || group.OnPremisesSynced || group.IsRoleAssignable);
+            if (unchangeable)
             {
                 findings.Hard(Rules.GroupNotAutomatable, $"Old birthright {entry.DisplayName} cannot be removed by the service (dynamic, on-premises or role-assignable group).");
                 continue;
@@ -189,6 +213,20 @@ internal static class LifecycleDecider
         {
             findings.Hard(Rules.LeaverEmployeeNumberMismatch, conflict);
             return null;
+        }
+
+        // Matched by employee number where the ticket gives one: the account to disable must carry that number,
+        // also when the number found nobody and the named person was used instead.
+        if (ctx.Request.EmployeeNumber is { } number)
+        {
+            if (!string.Equals(target.EmployeeId?.Trim(), number.Trim(), StringComparison.OrdinalIgnoreCase))
+            {
+                findings.Hard(Rules.LeaverEmployeeNumberMismatch,
+                    $"The ticket gives employee number {number}, but {target.Describe()} has {target.EmployeeId ?? "no employee number"} in the directory; the service does not deprovision an account that does not carry the number HR gave.");
+                return null;
+            }
+
+            findings.Verified.Add($"Employee number {number} matches {target.Describe()} in the directory.");
         }
 
         var requester = valid.Requester;

@@ -1,10 +1,12 @@
 using IamFulfillment.Core.Fulfilment;
+using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Policy;
 
 namespace IamFulfillment.Core.Decisions;
 
 /// <summary>
-/// MFA recovery: identity verified by a service-desk member who is not the target, never for admins, guests or
+/// MFA recovery: identity verified by a service-desk member who is not the target and who recorded it in the
+/// ticket (opened it, or set the verifier field per its history), never for admins, guests or
 /// protected people; a one-time Temporary Access Pass first (to the verified manager only), then the old
 /// methods go and sessions are revoked. Repeated resets are counted at execution, serialised per person.
 /// </summary>
@@ -30,9 +32,9 @@ internal static class MfaResetDecider
         {
             findings.Problem("Say who verified the person's identity (a service desk member).");
         }
-        else if (ctx.Match(request.VerifiedBy) is { Resolved: false } unmatched)
+        else if (ctx.Match(request.VerifiedBy) is not { Resolved: true })
         {
-            findings.Problem(unmatched.Problem ?? "The person who verified the identity could not be matched to a directory account.");
+            findings.Problem(ctx.Match(request.VerifiedBy)?.Problem ?? "The person who verified the identity could not be matched to a directory account.");
         }
 
         if (request.VerifiedAt is null)
@@ -69,6 +71,13 @@ internal static class MfaResetDecider
         {
             findings.Hard(Rules.MfaEvidence, $"{verifier.Describe()}, who verified the identity, is not in the service desk group.");
         }
+        else if (!RecordedByVerifier(ctx, verifier))
+        {
+            // Evidence counts only when the verifier recorded it; a name typed in by someone else is a claim, like
+            // an approval written in a comment.
+            var opener = ctx.Requester?.User?.Describe() ?? "someone else";
+            findings.Hard(Rules.MfaEvidence, $"The identity verification names {verifier.Describe()}, but {opener} opened the ticket and its history does not show {verifier.DisplayName ?? verifier.UserPrincipalName} recording the verification; the service cannot tell that it took place.");
+        }
         else
         {
             findings.Verified.Add($"Identity verified by {verifier.Describe()} (service desk) using {request.VerificationMethod} at {ApprovalVerifier.Stamp(request.VerifiedAt)}.");
@@ -102,7 +111,7 @@ internal static class MfaResetDecider
 
         var manager = target.Manager;
         var managerAddress = manager?.Mail;
-        if (manager is null || string.IsNullOrWhiteSpace(managerAddress))
+        if (manager is null || string.IsNullOrWhiteSpace(managerAddress) || !manager.AccountEnabled)
         {
             findings.Hard(Rules.MfaNoManager, "The directory lists no manager with a mailbox to receive the Temporary Access Pass.");
             return null;
@@ -114,5 +123,19 @@ internal static class MfaResetDecider
             [new IssueTemporaryAccessPass(target.Id, policy.TemporaryAccessPassLifetimeMinutes, manager.Id, managerAddress, target.DisplayName ?? target.UserPrincipalName)],
             [new RemoveAuthenticationMethods(target.Id)],
             [new RevokeSessions(target.Id)]);
+    }
+
+    /// <summary>The verifier opened the ticket, or the ticket's history shows the verifier last set who verified.</summary>
+    private static bool RecordedByVerifier(DecisionContext ctx, DirectoryUser verifier)
+    {
+        if (ctx.Requester?.User?.Id == verifier.Id)
+        {
+            return true;
+        }
+
+        var named = ctx.Request.VerifiedBy;
+        var lastSet = ctx.Ticket.MaterialChanges.Where(c => c.Field == RequestFields.VerifiedBy).MaxBy(c => c.At);
+        return named is not null && lastSet?.ChangedBy is { } by
+            && (string.Equals(by, named.ItsmId, StringComparison.Ordinal) || string.Equals(by, named.UserName, StringComparison.OrdinalIgnoreCase));
     }
 }

@@ -27,11 +27,17 @@ internal static class RemovalDecider
             findings.Hard(Rules.TargetProtected, $"The service never changes shared, service or break-glass accounts: {protectedReason}.");
         }
 
+        if (!target.AccountEnabled)
+        {
+            // A disabled account may be a leaver in progress or on hold for an investigation: a person looks first.
+            findings.Hard(Rules.TargetDisabled, $"The account {target.Describe()} is disabled; a person must check why before its access is changed.");
+        }
+
         foreach (var entry in entries)
         {
-            if (DecisionEngine.NotAutomatable(ctx, entry) is { } why)
+            if (DecisionEngine.NotAutomatable(ctx, entry) is var (rule, why))
             {
-                findings.Hard(Rules.GroupNotAutomatable, $"The service does not change this group itself: {why}.", QueueKinds.Privileged);
+                findings.Hard(rule, $"The service does not change this group itself: {why}.", QueueKinds.Privileged);
             }
 
             if (DecisionEngine.EffectiveTier(ctx, entry).Tier == RiskTier.Privileged)
@@ -59,7 +65,8 @@ internal static class RemovalDecider
                 findings.Waiting = $"approval requested from {pendingWith} is still pending in the ticket system";
             }
 
-            findings.SecurityDecision = ApprovalVerifier.FindSecurityDecision(ctx, findings);
+            findings.SecurityStageApplies = true;
+        findings.SecurityDecision = ApprovalVerifier.FindSecurityDecision(ctx, findings);
             var before = findings.SoftEscalations.Count;
             ApprovalVerifier.VerifyStages(ctx, [new StageRequirement(ApprovalStage.Manager)], allStandard: false, findings);
             if (findings.SoftEscalations.Count > before)

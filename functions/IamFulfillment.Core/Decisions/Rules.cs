@@ -10,8 +10,10 @@ public static class Rules
     public const string ApprovalStale = "approval.stale";
     public const string ApprovalSelf = "approval.self";
     public const string ApprovalManagerOwnRequest = "approval.manager-own-request";
+    public const string ApprovalSamePersonTwoStages = "approval.same-person-two-stages";
     public const string ApprovalDelegateNotAllowed = "approval.delegate-not-allowed";
     public const string ApprovalWrongApprover = "approval.wrong-approver";
+    public const string ApprovalApproverDisabled = "approval.approver-disabled";
     public const string ApprovalUnverifiedApprover = "approval.unmapped-approver";
     public const string OwnerUnknown = "entitlement.owner-unknown";
     public const string TargetProtected = "target.protected-account";
@@ -22,11 +24,13 @@ public static class Rules
     public const string ManualEntitlement = "entitlement.manual";
     public const string GroupNotAutomatable = "group.not-automatable";
     public const string GroupNotFound = "group.not-found";
+    public const string GroupUnchecked = "group.unchecked";
     public const string SodConflict = "sod.conflict";
     public const string Fulfil = "fulfil.auto";
     public const string FulfilByDecision = "fulfil.security-approved";
     public const string RemovalRequesterNotEntitled = "removal.requester-not-entitled";
     public const string JoinerAccountMissing = "joiner.account-missing";
+    public const string JoinerNoBirthright = "joiner.no-birthright-role";
     public const string JoinerRequester = "joiner.requester-not-authorised";
     public const string MoverKeepsSensitive = "mover.sensitive-access-review";
     public const string LeaverRequesterNotHr = "leaver.requester-not-hr";
@@ -40,5 +44,6 @@ public static class Rules
     public const string MfaNoManager = "mfa.no-verified-manager";
     public const string SafetyBrake = "safety-brake";
     public const string ProcessingFailure = "processing.failure";
+    public const string ChangeNotPermitted = "directory.not-permitted";
     public const string UnsupportedType = "request.unsupported-type";
 }

@@ -19,7 +19,9 @@ public static class Signatures
     /// </summary>
     public static SignatureCheck VerifyServiceNow(IReadOnlyList<byte[]> keys, string? signature, string timestamp, string delivery, ReadOnlySpan<byte> body)
     {
-        if (keys.Count == 0)
+        // An empty key would let anyone sign: it counts as no key at all (fail closed).
+        var usable = keys.Where(k => k.Length > 0).ToList();
+        if (usable.Count == 0)
         {
             return SignatureCheck.SecretNotConfigured;
         }
@@ -40,7 +42,7 @@ public static class Signatures
         prefix.CopyTo(message, 0);
         body.CopyTo(message.AsSpan(prefix.Length));
         Span<byte> expected = stackalloc byte[32];
-        foreach (var key in keys)
+        foreach (var key in usable)
         {
             HMACSHA256.HashData(key, message, expected);
             if (CryptographicOperations.FixedTimeEquals(expected, given[..32]))
@@ -55,7 +57,8 @@ public static class Signatures
     /// <summary>Jira admin webhooks: <c>X-Hub-Signature: sha256=&lt;hex&gt;</c>, HMAC-SHA256 keyed with the raw secret over the raw body.</summary>
     public static SignatureCheck VerifyJira(IReadOnlyList<string> secrets, string? header, ReadOnlySpan<byte> body)
     {
-        if (secrets.Count == 0)
+        var usable = secrets.Where(s => !string.IsNullOrEmpty(s)).ToList();
+        if (usable.Count == 0)
         {
             return SignatureCheck.SecretNotConfigured;
         }
@@ -79,7 +82,7 @@ public static class Signatures
         }
 
         Span<byte> expected = stackalloc byte[32];
-        foreach (var secret in secrets)
+        foreach (var secret in usable)
         {
             HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body, expected);
             if (CryptographicOperations.FixedTimeEquals(expected, given))

@@ -84,7 +84,7 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
         var timestamp = header(Signatures.ServiceNowTimestampHeader)?.Trim();
         var delivery = header(Signatures.ServiceNowDeliveryHeader)?.Trim();
         var signature = header(Signatures.ServiceNowSignatureHeader);
-        if (options.ServiceNowKeys.Count == 0)
+        if (options.ServiceNowKeys.All(k => k.Length == 0))
         {
             return Signal.Fail(IntakeStatus.Unauthorized, "No ServiceNow webhook secret is configured (ServiceNow:WebhookSecret): every delivery is refused.");
         }

@@ -26,7 +26,7 @@ public sealed record DirectoryUser
     public string Describe() => $"{DisplayName ?? UserPrincipalName} ({Id})";
 }
 
-public sealed record DirectoryManager(string Id, string? DisplayName, string? UserPrincipalName, string? Mail);
+public sealed record DirectoryManager(string Id, string? DisplayName, string? UserPrincipalName, string? Mail, bool AccountEnabled = true);
 
 /// <summary>A directory group with the properties that decide whether the service may change its members.</summary>
 public sealed record DirectoryGroup

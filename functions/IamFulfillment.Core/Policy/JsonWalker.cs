@@ -9,7 +9,7 @@ namespace IamFulfillment.Core.Policy;
 /// </summary>
 internal sealed class JsonWalker
 {
-    private readonly Dictionary<string, int> _lines;
+    private readonly Dictionary<string, List<int>> _lines;
 
     public JsonWalker(byte[] utf8)
     {
@@ -20,17 +20,48 @@ internal sealed class JsonWalker
 
     public void Error(string path, string message) => Errors.Add(new PolicyError(path, LineOf(path), message));
 
-    public int? LineOf(string path) => _lines.TryGetValue(path, out var line) ? line : null;
-
-    public void CheckKeys(JsonElement obj, string path, params string[] allowed)
+    /// <summary>The line a path's value starts on; for a path the file does not contain (a required key that is
+    /// missing), the line of the nearest enclosing element, so every error says where to look.</summary>
+    public int? LineOf(string path)
     {
-        foreach (var property in obj.EnumerateObject())
+        for (var p = path; p.Length > 0; p = Parent(p))
         {
-            if (!allowed.Contains(property.Name, StringComparer.Ordinal))
+            if (_lines.TryGetValue(p, out var lines))
             {
-                Error($"{path}.{property.Name}", $"unknown key '{property.Name}' (allowed: {string.Join(", ", allowed)})");
+                return lines[0];
             }
         }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Unknown keys and keys given twice are errors: a typo must not silently drop a safeguard, and with a key
+    /// twice ("tier": "standard", …, "tier": "privileged") a reviewer may read one value while the loader uses another.
+    /// </summary>
+    public void CheckKeys(JsonElement obj, string path, params string[] allowed)
+    {
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var property in obj.EnumerateObject())
+        {
+            var propertyPath = $"{path}.{property.Name}";
+            var occurrence = seen[property.Name] = seen.GetValueOrDefault(property.Name) + 1;
+            if (occurrence == 2)
+            {
+                var line = _lines.TryGetValue(propertyPath, out var lines) && lines.Count > 1 ? lines[1] : LineOf(propertyPath);
+                Errors.Add(new PolicyError(propertyPath, line, $"key '{property.Name}' is given more than once"));
+            }
+            else if (occurrence == 1 && !allowed.Contains(property.Name, StringComparer.Ordinal))
+            {
+                Error(propertyPath, $"unknown key '{property.Name}' (allowed: {string.Join(", ", allowed)})");
+            }
+        }
+    }
+
+    private static string Parent(string path)
+    {
+        var cut = Math.Max(path.LastIndexOf('.'), path.LastIndexOf('['));
+        return cut <= 0 ? "" : path[..cut];
     }
 
     public bool IsObject(JsonElement element, string path)
@@ -186,9 +217,19 @@ internal sealed class JsonWalker
     private static string Truncate(string? text) => text is null ? "" : text.Length <= 40 ? text : text[..40] + "…";
 
     /// <summary>Maps each JSON path to the line its value starts on, so errors can say where to look.</summary>
-    private static Dictionary<string, int> IndexLines(byte[] utf8)
+    private static Dictionary<string, List<int>> IndexLines(byte[] utf8)
     {
-        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
+        var lines = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        void Add(string path, int line)
+        {
+            if (!lines.TryGetValue(path, out var list))
+            {
+                lines[path] = list = [];
+            }
+
+            list.Add(line);
+        }
+
         try
         {
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
@@ -207,7 +248,7 @@ internal sealed class JsonWalker
                     case JsonTokenType.StartArray:
                     {
                         var path = NextPath(stack, ref pendingName);
-                        lines.TryAdd(path, line);
+                        Add(path, line);
                         stack.Push((reader.TokenType == JsonTokenType.StartArray, path, 0));
                         break;
                     }
@@ -216,7 +257,7 @@ internal sealed class JsonWalker
                         stack.Pop();
                         break;
                     default:
-                        lines.TryAdd(NextPath(stack, ref pendingName), line);
+                        Add(NextPath(stack, ref pendingName), line);
                         break;
                 }
             }

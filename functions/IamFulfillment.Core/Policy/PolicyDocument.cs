@@ -51,6 +51,28 @@ public sealed record PolicyDocument
     public CatalogEntry? FindEntitlementByGroup(string groupId) =>
         Catalog.FirstOrDefault(e => string.Equals(e.GroupId, groupId, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>
+    /// Groups whose membership decides what the service itself does: who approves the security stage, who files
+    /// leavers, who verifies identities, whose accounts are never touched. Membership of them is privileged.
+    /// </summary>
+    public IReadOnlyList<(string GroupId, string What)> ControlGroups()
+    {
+        var list = new List<(string, string)>();
+        void Add(string? id, string what)
+        {
+            if (!string.IsNullOrWhiteSpace(id))
+            {
+                list.Add((id, what));
+            }
+        }
+
+        Add(Approvals.SecurityApproverGroupId, "the security approvers group");
+        Add(Leaver.HrGroupId, "the HR group (its members file leavers)");
+        Add(MfaRecovery.ServiceDeskGroupId, "the service desk group (its members verify identities for MFA resets)");
+        Add(ProtectedAccounts.ExclusionGroupId, "the exclusion group (its members are never changed by the service)");
+        return list;
+    }
+
     public EscalationQueue QueueFor(string kind) =>
         Queues.TryGetValue(kind, out var queue) ? queue
         : Queues.TryGetValue(QueueKinds.Iam, out var fallback) ? fallback
@@ -67,7 +89,7 @@ public sealed record CatalogEntry
     /// <summary>UPN or mail of the entitlement's owner (approves the owner stage).</summary>
     public string? Owner { get; init; }
 
-    /// <summary>Stages required; defaults by tier when the file does not say.</summary>
+    /// <summary>Stages the file lists for this entry; they add to the tier's stages, never replace them.</summary>
     public IReadOnlyList<ApprovalStage> Approvals { get; init; } = [];
 
     public int? MaxDurationDays { get; init; }
@@ -79,7 +101,11 @@ public sealed record CatalogEntry
     /// <summary>Where the entry stands in the policy file, for error messages.</summary>
     internal string? SourcePath { get; init; }
 
-    public IReadOnlyList<ApprovalStage> RequiredStages => Approvals.Count > 0 ? Approvals : DefaultStages(Tier);
+    /// <summary>
+    /// The tier's stages plus any the file adds: a policy may ask for more (an owner for a standard entry), but
+    /// cannot make a sensitive entry manager-only or take the security stage off a privileged one.
+    /// </summary>
+    public IReadOnlyList<ApprovalStage> RequiredStages => [.. DefaultStages(Tier).Union(Approvals).Order()];
 
     public static IReadOnlyList<ApprovalStage> DefaultStages(RiskTier tier) => tier switch
     {
@@ -132,6 +158,9 @@ public sealed record RequestRules
         ["n/a", "na", "none", "access", "asdf", "test", "need access", "needed", "please", "tbd", "xxx", "required", "work", "for work", "same as colleague"];
 
     public IReadOnlyList<string> EndDateRequiredForEmployeeTypes { get; init; } = ["Contractor", "Vendor"];
+
+    /// <summary>Tiers whose grants are always time-bound (e.g. privileged): the request must give an end date.</summary>
+    public IReadOnlyList<RiskTier> EndDateRequiredForTiers { get; init; } = [];
     public bool EndDateRequiredForGuests { get; init; } = true;
     public int? DefaultMaxDurationDays { get; init; }
 }

@@ -35,8 +35,10 @@ public static class PolicyLoader
         }
         catch (JsonException ex)
         {
+            // The parser's message ends with its own zero-based position; the error carries the one-based line.
             var line = ex.LineNumber is { } n ? (int)n + 1 : (int?)null;
-            return (null, [new PolicyError("$", line, $"not valid JSON: {ex.Message}")]);
+            var message = ex.Message.IndexOf(" LineNumber:", StringComparison.Ordinal) is var cut and > 0 ? ex.Message[..cut] : ex.Message;
+            return (null, [new PolicyError("$", line, $"not valid JSON: {message}")]);
         }
 
         using (document)
@@ -105,6 +107,12 @@ public static class PolicyLoader
                 }
 
                 stageIndex++;
+            }
+
+            if (tier is { } t && stages.Count > 0 && CatalogEntry.DefaultStages(t).Except(stages).ToList() is { Count: > 0 } dropped)
+            {
+                w.Error($"{path}.approvals", $"a {tierText} entitlement always needs {string.Join(", ", CatalogEntry.DefaultStages(t).Select(StageName))}; " +
+                    $"the list leaves out {string.Join(", ", dropped.Select(StageName))} (the list can add stages to the tier's, not remove them)");
             }
 
             if (id is not null && !Regex.IsMatch(id, "^[a-z0-9][a-z0-9._-]{1,63}$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)))
@@ -221,15 +229,26 @@ public static class PolicyLoader
 
         const string Path = "$.requests";
         w.CheckKeys(obj, Path, "justificationMinLength", "placeholderJustifications", "endDateRequiredForEmployeeTypes",
-            "endDateRequiredForGuests", "defaultMaxDurationDays");
+            "endDateRequiredForGuests", "endDateRequiredForTiers", "defaultMaxDurationDays");
         var placeholders = w.Strings(obj, Path, "placeholderJustifications");
         var endDateTypes = w.Strings(obj, Path, "endDateRequiredForEmployeeTypes");
+        var tiers = new List<RiskTier>();
+        var tierTexts = w.Strings(obj, Path, "endDateRequiredForTiers");
+        for (var i = 0; i < tierTexts.Count; i++)
+        {
+            if (ParseTier(w, $"{Path}.endDateRequiredForTiers[{i}]", tierTexts[i]) is { } tier)
+            {
+                tiers.Add(tier);
+            }
+        }
+
         return new RequestRules
         {
             JustificationMinLength = w.Int(obj, Path, "justificationMinLength", 0, 1000) ?? defaults.JustificationMinLength,
             PlaceholderJustifications = obj.TryGetProperty("placeholderJustifications", out _) ? placeholders : defaults.PlaceholderJustifications,
             EndDateRequiredForEmployeeTypes = obj.TryGetProperty("endDateRequiredForEmployeeTypes", out _) ? endDateTypes : defaults.EndDateRequiredForEmployeeTypes,
             EndDateRequiredForGuests = w.Bool(obj, Path, "endDateRequiredForGuests") ?? defaults.EndDateRequiredForGuests,
+            EndDateRequiredForTiers = tiers,
             DefaultMaxDurationDays = w.Int(obj, Path, "defaultMaxDurationDays", 1, 3650),
         };
     }
@@ -475,6 +494,20 @@ public static class PolicyLoader
             }
         }
 
+        // Membership of these groups decides what the service itself does (who approves the security stage, who may
+        // file leavers, who verifies identities, who is never touched). Handing them out on a manager's approval
+        // would let anyone with a willing manager steer the service, so in the catalog they must be privileged.
+        foreach (var entry in policy.Catalog.Where(e => e.Tier != RiskTier.Privileged))
+        {
+            foreach (var (id, what) in policy.ControlGroups())
+            {
+                if (string.Equals(id, entry.GroupId, StringComparison.OrdinalIgnoreCase))
+                {
+                    w.Error($"{entry.SourcePath}.tier", $"'{entry.Id}' gives membership of {what}: it must be privileged");
+                }
+            }
+        }
+
         if (policy.Catalog.Any(e => e.RequiredStages.Contains(ApprovalStage.Security)) && policy.Approvals.SecurityApproverGroupId is null)
         {
             w.Error("$.approvals.securityApproverGroupId", "required: the catalog has entitlements that need the security stage");
@@ -498,6 +531,8 @@ public static class PolicyLoader
                 return null;
         }
     }
+
+    private static string StageName(ApprovalStage stage) => stage.ToString().ToLowerInvariant();
 
     private static bool TryParseStage(string text, out ApprovalStage stage)
     {

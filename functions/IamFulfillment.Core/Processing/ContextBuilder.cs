@@ -47,6 +47,10 @@ public sealed class ContextBuilder(IDirectory directory, GroupDirectoryCache gro
             {
                 conflict = $"The employee number {request.EmployeeNumber} belongs to {byNumber.User.Describe()}, but the ticket names {target.User.Describe()}.";
             }
+            else if (byNumber.User is null && target?.User is not null)
+            {
+                conflict = $"The employee number {request.EmployeeNumber} matches no directory account, but the ticket names {target.User.Describe()}: which person leaves must be checked.";
+            }
 
             target = byNumber.User is not null || target is null ? byNumber : target;
         }
@@ -89,9 +93,15 @@ public sealed class ContextBuilder(IDirectory directory, GroupDirectoryCache gro
             ? lookups.MembershipsAsync(targetUser.Id, MembershipScope.Direct)
             : Task.FromResult<IReadOnlyList<Membership>>([]);
         var groupIds = request.EntitlementIds.Select(policy.FindEntitlement).OfType<CatalogEntry>().Select(e => e.GroupId);
-        if (targetUser is not null && request.Type is RequestType.Joiner or RequestType.Mover)
+        if (targetUser is not null && request.Type == RequestType.Joiner)
         {
             groupIds = groupIds.Concat(policy.Roles.Where(r => r.Matches(targetUser)).SelectMany(r => r.Entitlements)
+                .Select(policy.FindEntitlement).OfType<CatalogEntry>().Select(e => e.GroupId));
+        }
+        else if (targetUser is not null && request.Type == RequestType.Mover)
+        {
+            // Old and new birthright sets: every role's groups, since the old role no longer matches the directory.
+            groupIds = groupIds.Concat(policy.Roles.SelectMany(r => r.Entitlements)
                 .Select(policy.FindEntitlement).OfType<CatalogEntry>().Select(e => e.GroupId));
         }
 
@@ -145,7 +155,7 @@ internal sealed class PersonResolver(DirectoryLookups lookups, TicketSystemKind 
             var users = await lookups.FindAsync(key, value);
             return users.Count switch
             {
-                1 => new PersonMatch(person, users[0], null),
+                1 => new PersonMatch(person, users[0], null, key),
                 0 => new PersonMatch(person, null, $"{NoMatchPrefix} has the {Describe(key)} of {Name(person)} ({value}); ask the service desk to correct the person's record."),
                 _ => new PersonMatch(person, null, $"{users.Count} directory accounts share the {Describe(key)} of {Name(person)} ({value}); the service does not guess which one is meant."),
             };
@@ -160,7 +170,7 @@ internal sealed class PersonResolver(DirectoryLookups lookups, TicketSystemKind 
         var users = await lookups.FindAsync(PersonKey.EmployeeId, number);
         return users.Count switch
         {
-            1 => new PersonMatch(person, users[0], null),
+            1 => new PersonMatch(person, users[0], null, PersonKey.EmployeeId),
             0 => new PersonMatch(person, null, $"{NoMatchPrefix} has the employee number {number}."),
             _ => new PersonMatch(person, null, $"{users.Count} directory accounts share the employee number {number}; the service does not guess which one is meant."),
         };

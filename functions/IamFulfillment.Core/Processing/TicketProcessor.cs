@@ -82,6 +82,19 @@ public sealed class TicketProcessor
     /// <summary>Longest visibility delay a storage queue accepts is 7 days; longer waits hop.</summary>
     private static readonly TimeSpan MaxQueueDelay = TimeSpan.FromDays(6.9);
 
+    /// <summary>The work item reason of a scheduled action's wake-up.</summary>
+    private const string ScheduledReason = "scheduled";
+
+    /// <summary>
+    /// The queue delay for work due at <paramref name="due"/>: whole seconds, rounded up (queues count whole seconds
+    /// and would otherwise deliver it early), at most <see cref="MaxQueueDelay"/> (a longer wait hops).
+    /// </summary>
+    private static TimeSpan DelayUntil(DateTimeOffset due, DateTimeOffset now)
+    {
+        var delay = TimeSpan.FromSeconds(Math.Ceiling(Math.Max(0, (due - now).TotalSeconds)));
+        return delay > MaxQueueDelay ? MaxQueueDelay : delay;
+    }
+
     public async Task<ProcessResult> ProcessAsync(WorkItem item, CancellationToken cancellationToken)
     {
         var holder = _options.NewLeaseHolder();
@@ -241,9 +254,17 @@ public sealed class TicketProcessor
                     return await SkipAsync("nothing changed since the last decision (duplicate delivery)");
                 }
 
-                if (_state.Phase == RoundPhase.Scheduled && _state.ScheduledFor > now)
+                if (_state.Phase == RoundPhase.Scheduled && _state.ScheduledFor is { } due && due > now)
                 {
-                    return await SkipAsync($"already scheduled for {_state.ScheduledFor:O}");
+                    if (item.Reason == ScheduledReason)
+                    {
+                        // The wake-up itself came early: a storage queue hides a message for at most seven days and
+                        // counts the delay in whole seconds. Sleep again for what is left, or the work is lost.
+                        await p._queue.EnqueueAsync(item with { DeliveryId = null, Attempt = 0 }, DelayUntil(due, now), ct);
+                        return await SkipAsync($"scheduled for {due:O}: woke early, queued again");
+                    }
+
+                    return await SkipAsync($"already scheduled for {due:O}");
                 }
             }
             else
@@ -407,8 +428,7 @@ public sealed class TicketProcessor
 
         private async Task<ProcessResult> ScheduleAsync(ITicketSystem system, TicketSnapshot snapshot, DecisionContext ctx, Decision decision, string round, DateTimeOffset due, DateTimeOffset now)
         {
-            var delay = due - now;
-            await p._queue.EnqueueAsync(item with { Reason = "scheduled", DeliveryId = null, Attempt = 0 }, delay > MaxQueueDelay ? MaxQueueDelay : delay, ct);
+            await p._queue.EnqueueAsync(item with { Reason = ScheduledReason, DeliveryId = null, Attempt = 0 }, DelayUntil(due, now), ct);
             if (_state.Phase != RoundPhase.Scheduled)
             {
                 var (customer, note) = WriteBackComposer.Compose(ctx, decision, [], round);
@@ -525,7 +545,9 @@ public sealed class TicketProcessor
                 return decision;
             }
 
-            var rule = failed.All(f => f.Result.Status == ChangeStatus.NotPermitted) ? Rules.LeaverNotPermitted : Rules.ProcessingFailure;
+            var rule = !failed.All(f => f.Result.Status == ChangeStatus.NotPermitted) ? Rules.ProcessingFailure
+                : plan.Request.Type == RequestType.Leaver ? Rules.LeaverNotPermitted
+                : Rules.ChangeNotPermitted;
             var why = string.Join("; ", failed.Select(f => $"{f.Operation.Describe()}: {f.Result.Status} {f.Result.Detail}".Trim()));
             var reasons = decision.Reasons.Append(new Finding(rule, $"Not done: {why}.")).ToList();
             return decision with
@@ -603,9 +625,9 @@ public sealed class TicketProcessor
             }
         }
 
+        /// <summary>Grants can complete a conflicting set (also through nesting), so they are decided one at a time per person.</summary>
         private static bool NeedsPersonLock(AccessRequest request, PolicyDocument policy) =>
-            request.Type == RequestType.AccessGrant
-            && request.EntitlementIds.Any(id => policy.SeparationOfDuties.Any(rule => rule.Entitlements.Contains(id, StringComparer.Ordinal)));
+            request.Type == RequestType.AccessGrant && policy.SeparationOfDuties.Count > 0;
 
         /// <summary>Adds what this service granted (the directory may not show it yet) to the target's memberships.</summary>
         private static DecisionContext WithOwnGrants(DecisionContext ctx, string userId, IReadOnlyList<string> granted)

@@ -25,13 +25,21 @@ public static class WriteBackComposer
 
         if (decision.DryRun)
         {
-            return (null, Note(ctx, decision, steps, round, $"DRY RUN (shadow mode) — the service would have decided: {decision.Outcome}. Nothing was changed in the directory and the ticket state was left as it is."));
+            return (null, Note(ctx, decision, steps, round, ShadowHeadline(decision)));
         }
 
         if (decision.ScheduledFor is { } when)
         {
             var customer = $"Request {number} is approved and scheduled: it will be carried out at {Stamp(when)} ({ZoneOf(ctx)}). Nothing happens before then.";
-            return (customer, Note(ctx, decision, steps, round, $"SCHEDULED for {Stamp(when)} — decision {decision.Outcome} by rule {decision.Rule}."));
+            var headline = $"SCHEDULED for {Stamp(when)} — decision {decision.Outcome} by rule {decision.Rule}.";
+            if (decision.Outcome == Outcome.Escalated)
+            {
+                // Say now what will need a person then, so nobody learns it only at termination time.
+                headline += "\nAt that time the service does what it may and hands the rest to people:\n"
+                    + string.Join("\n", decision.Reasons.Select(r => $"- {Clean(r.Text)} [{r.Rule}]"));
+            }
+
+            return (customer, Note(ctx, decision, steps, round, headline));
         }
 
         switch (decision.Outcome)
@@ -45,7 +53,7 @@ public static class WriteBackComposer
                 var i = 1;
                 foreach (var problem in decision.Problems)
                 {
-                    text.Append('\n').Append(i++).Append(". ").Append(Clean(problem));
+                    text.Append('\n').Append(i++).Append(". ").Append(Sentence(problem));
                 }
 
                 text.Append("\nWhen you update the request it is checked again automatically.");
@@ -53,7 +61,7 @@ public static class WriteBackComposer
             }
 
             case Outcome.Rejected:
-                return ($"Request {number} was not fulfilled: {Clean(decision.Summary)}", Note(ctx, decision, steps, round, $"REJECTED (rule {decision.Rule}): {Clean(decision.Summary)}"));
+                return ($"Request {number} was not fulfilled: {Sentence(decision.Summary)}", Note(ctx, decision, steps, round, $"REJECTED (rule {decision.Rule}): {Sentence(decision.Summary)}"));
             default:
             {
                 var done = steps.Any(s => s.Result.Succeeded && s.Result.Status == ChangeStatus.Applied)
@@ -65,6 +73,45 @@ public static class WriteBackComposer
         }
     }
 
+    /// <summary>
+    /// What shadow mode would have done, so an IAM team can judge the automation before turning it on: the decision
+    /// and its rule, the directory changes it would have made, and the reasons or problems it would have written.
+    /// </summary>
+    private static string ShadowHeadline(Decision decision)
+    {
+        var text = new StringBuilder()
+            .Append("DRY RUN (shadow mode) — the service would have decided: ").Append(decision.Outcome).Append(" (rule ").Append(decision.Rule).Append(").")
+            .Append(" Nothing was changed in the directory and the ticket state was left as it is.");
+        if (decision.Plan is { } plan && plan.Operations.Any())
+        {
+            text.Append("\nWould change in the directory:");
+            foreach (var operation in plan.Operations)
+            {
+                text.Append("\n- ").Append(operation.Describe());
+            }
+        }
+
+        if (decision.Outcome == Outcome.NeedsInfo && decision.Problems.Count > 0)
+        {
+            text.Append("\nWould ask the requester:");
+            foreach (var problem in decision.Problems)
+            {
+                text.Append("\n- ").Append(Sentence(problem));
+            }
+        }
+
+        if (decision.Outcome is Outcome.Escalated or Outcome.Rejected && decision.Reasons.Count > 0)
+        {
+            text.Append("\nWhy:");
+            foreach (var reason in decision.Reasons)
+            {
+                text.Append("\n- ").Append(Sentence(reason.Text)).Append(" [").Append(reason.Rule).Append(']');
+            }
+        }
+
+        return text.ToString();
+    }
+
     /// <summary>The note an admin reads: who, what, which rule, what was verified and what not, current privileged access, the ticket.</summary>
     public static string EscalationNote(DecisionContext ctx, Decision decision, IReadOnlyList<ExecutedStep> steps, string round)
     {
@@ -73,7 +120,7 @@ public static class WriteBackComposer
         text.Append("Why (rule ").Append(decision.Rule).Append("):\n");
         foreach (var reason in decision.Reasons.DefaultIfEmpty(new Finding(decision.Rule, decision.Summary)))
         {
-            text.Append("- ").Append(Clean(reason.Text)).Append(" [").Append(reason.Rule).Append("]\n");
+            text.Append("- ").Append(Sentence(reason.Text)).Append(" [").Append(reason.Rule).Append("]\n");
         }
 
         AppendWhoAndWhat(ctx, text);
@@ -92,8 +139,7 @@ public static class WriteBackComposer
             }
         }
 
-        if (decision.Reasons.Any(r => r.Rule.StartsWith("approval.", StringComparison.Ordinal) || r.Rule.StartsWith("tier.", StringComparison.Ordinal)
-                                      || r.Rule == Rules.SodConflict || r.Rule == Rules.ManualEntitlement))
+        if (decision.SecurityApprovalCarriesOut)
         {
             text.Append("To have the service carry it out: add an approval from a member of the security approvers group; the next update of the ticket fulfils it and records who decided.\n");
         }
@@ -212,7 +258,7 @@ public static class WriteBackComposer
             text.Append("Verified:\n");
             foreach (var line in decision.Verified)
             {
-                text.Append("- ").Append(Clean(line)).Append('\n');
+                text.Append("- ").Append(Sentence(line)).Append('\n');
             }
         }
 
@@ -221,7 +267,7 @@ public static class WriteBackComposer
             text.Append("Not verified:\n");
             foreach (var line in decision.NotVerified)
             {
-                text.Append("- ").Append(Clean(line)).Append('\n');
+                text.Append("- ").Append(Sentence(line)).Append('\n');
             }
         }
     }
@@ -252,4 +298,11 @@ public static class WriteBackComposer
     public static string Stamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
 
     private static string Clean(string? text, int max = 200) => Markup.Clean(text, max);
+
+    /// <summary>
+    /// A sentence the service composed (a reason, a check, a problem). Whatever ticket text it quotes is already
+    /// shortened where it was quoted; the cap here only bounds the note, and is long enough never to cut off the
+    /// reason an admin has to read.
+    /// </summary>
+    private static string Sentence(string? text) => Markup.Clean(text, 1000);
 }

@@ -1,10 +1,11 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using IamFulfillment.Core.Model;
 
 namespace IamFulfillment.Core.Requests;
 
 /// <summary>Turns a ticket snapshot's normalised fields into an <see cref="AccessRequest"/>, noting what does not parse.</summary>
-public static class RequestReader
+public static partial class RequestReader
 {
     private static readonly string[] DateFormats = ["yyyy-MM-dd"];
 
@@ -57,7 +58,8 @@ public static class RequestReader
             RawType = rawType,
             RequestedFor = ticket.People.GetValueOrDefault(RequestFields.RequestedFor),
             Requester = ticket.OpenedBy,
-            EntitlementIds = SplitEntitlements(Field(RequestFields.Entitlements)),
+            // Not through Field(): its Trim() would strip Unicode spaces that must stay visible (and unmatched).
+            EntitlementIds = SplitEntitlements(ticket.Fields.GetValueOrDefault(RequestFields.Entitlements)),
             Justification = Field(RequestFields.Justification),
             StartDate = ParseDate(Field(RequestFields.StartDate), "start date", zone, problems),
             EndDate = ParseDate(Field(RequestFields.EndDate), "end date", zone, problems),
@@ -73,11 +75,17 @@ public static class RequestReader
         };
     }
 
-    /// <summary>Entitlement ids separated by commas, semicolons or new lines; each kept exactly as written (trimmed only).</summary>
+    /// <summary>
+    /// Entitlement ids separated by commas, semicolons or new lines; each kept exactly as written, only ordinary
+    /// spaces and tabs trimmed. Unicode spaces (no-break, ideographic, …) stay, so an id carrying one does not
+    /// match and the requester is told which character it is.
+    /// </summary>
     public static IReadOnlyList<string> SplitEntitlements(string? raw) =>
         raw is null
             ? []
-            : raw.Split([',', ';', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : raw.Split([',', ';', '\n', '\r'])
+                .Select(id => id.Trim(' ', '\t'))
+                .Where(id => id.Length > 0)
                 .Distinct(StringComparer.Ordinal)
                 .ToList();
 
@@ -92,7 +100,10 @@ public static class RequestReader
             return null;
         }
 
-        if (DateTimeOffset.TryParseExact(text, DateTimeFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var withOffset))
+        // The "K" specifier also matches no offset at all, and then TryParseExact takes the machine's time zone:
+        // an offset-less date-time must never get that far. Only text that states its offset is read as such.
+        if (HasExplicitOffset(text)
+            && DateTimeOffset.TryParseExact(text, DateTimeFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var withOffset))
         {
             return withOffset;
         }
@@ -107,4 +118,11 @@ public static class RequestReader
         problems.Add($"The {label} \"{text}\" is not a date (expected a date such as 2026-12-31).");
         return null;
     }
+
+    /// <summary>Whether the time part ends in "Z" or a numeric offset (the date part's own '-' do not count).</summary>
+    private static bool HasExplicitOffset(string text) =>
+        text.Length > 10 && (text[^1] is 'Z' or 'z' || OffsetSuffix().IsMatch(text.AsSpan(10)));
+
+    [GeneratedRegex(@"[+-]\d{2}(:?\d{2})?$", RegexOptions.CultureInvariant)]
+    private static partial Regex OffsetSuffix();
 }

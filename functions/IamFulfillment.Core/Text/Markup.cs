@@ -20,8 +20,10 @@ public static partial class Markup
     }
 
     /// <summary>
-    /// Jira wiki markup (the service desk comment body): every markup character is backslash-escaped, and URL
-    /// schemes are broken with a zero-width space so no link is made.
+    /// Jira wiki markup (the service desk comment body): every markup character is backslash-escaped, URL schemes
+    /// are broken with a zero-width space so no link is made, and block markup that works by position (a line
+    /// starting "h1." … "h6." or "bq.") is moved off the line start with a zero-width space, since a backslash
+    /// before a letter is no escape there.
     /// </summary>
     public static string ForJiraWiki(string text)
     {
@@ -36,7 +38,8 @@ public static partial class Markup
             builder.Append(c);
         }
 
-        return UrlScheme().Replace(builder.ToString(), m => m.Groups[1].Value + "\u200B:");
+        var unlinked = UrlScheme().Replace(builder.ToString(), m => m.Groups[1].Value + "\u200B:");
+        return LineStartBlock().Replace(unlinked, m => m.Groups[1].Value + "\u200B" + m.Groups[2].Value);
     }
 
     /// <summary>Removes control characters (other than new lines and tabs) and caps the length of text copied from a ticket.</summary>
@@ -70,4 +73,7 @@ public static partial class Markup
 
     [GeneratedRegex(@"\b([a-zA-Z][a-zA-Z0-9+.\-]{1,15}):(?=//)", RegexOptions.CultureInvariant)]
     private static partial Regex UrlScheme();
+
+    [GeneratedRegex(@"^([ \t]*)(h[1-6]\.|bq\.)", RegexOptions.Multiline | RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex LineStartBlock();
 }

@@ -89,7 +89,11 @@ public sealed partial class GraphSandbox : IDisposable
     }
 
     /// <summary>Starts a sandbox on a free loopback port.</summary>
-    public static GraphSandbox Start(GraphSandboxOptions? options = null) => new(options ?? new GraphSandboxOptions());
+    public static GraphSandbox Start(GraphSandboxOptions? options = null)
+    {
+        ServiceNow.WireMockStartup.SkipPluginScan();
+        return new(options ?? new GraphSandboxOptions());
+    }
 
     /// <summary>The Graph base URL to configure (<c>http://127.0.0.1:PORT/v1.0</c>).</summary>
     public string BaseUrl { get; }

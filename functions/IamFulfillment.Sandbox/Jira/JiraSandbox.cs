@@ -68,6 +68,7 @@ public sealed partial class JiraSandbox : IDisposable
 
     public JiraSandbox(JiraSandboxOptions? options = null)
     {
+        ServiceNow.WireMockStartup.SkipPluginScan();
         Options = options ?? new JiraSandboxOptions();
         _time = Options.Time;
         Faults = new JiraSandboxFaults(Options.FaultSeed);
@@ -78,6 +79,7 @@ public sealed partial class JiraSandbox : IDisposable
             SeedDefaultWorkflow();
         }
 
+        ServiceNow.WireMockStartup.SkipPluginScan();
         var port = FreePort();
         var settings = new WireMockServerSettings
         {

@@ -17,6 +17,9 @@ public enum SandboxFaultKind
     /// <summary>401 as if the credentials were rejected.</summary>
     Unauthorized,
 
+    /// <summary>429 that names only X-RateLimit-Reset (UNIX seconds), no Retry-After: the client has to read the reset time.</summary>
+    RateLimitedResetOnly,
+
     /// <summary>The call is carried out, then the connection is aborted: the change happened but its answer was lost.</summary>
     LostAnswer,
 

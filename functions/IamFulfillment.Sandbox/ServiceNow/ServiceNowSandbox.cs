@@ -46,8 +46,8 @@ public sealed class ServiceNowSandboxOptions
 /// <summary>
 /// A loopback ServiceNow that answers like the Table API and keeps state: a WireMock.Net server whose single
 /// callback runs <see cref="ServiceNowTables"/>. In front of it, a small middleware adds the configured latency,
-/// injects faults (429/500/503/401 and real connection resets) and logs every call, so tests can assert
-/// "exactly one PATCH" and the benchmark can count round trips.
+/// injects faults (429 with or without Retry-After, 500/503/401, connection resets, lost answers) and logs every
+/// call, so tests can assert "exactly one PATCH" and the benchmark can count round trips.
 /// </summary>
 public sealed partial class ServiceNowSandbox : IDisposable
 {
@@ -493,10 +493,14 @@ public sealed partial class ServiceNowSandbox : IDisposable
         var retryAfter = int.Parse(parts[1], CultureInfo.InvariantCulture);
         switch (kind)
         {
-            case SandboxFaultKind.RateLimited:
+            case SandboxFaultKind.RateLimited or SandboxFaultKind.RateLimitedResetOnly:
                 {
                     var response = Json(429, """{"error":{"message":"Rate limit exceeded","detail":"Rate limit of 100 requests per hour for Table API exceeded"},"status":"failure"}""");
-                    response.AddHeader("Retry-After", retryAfter.ToString(CultureInfo.InvariantCulture));
+                    if (kind == SandboxFaultKind.RateLimited)
+                    {
+                        response.AddHeader("Retry-After", retryAfter.ToString(CultureInfo.InvariantCulture));
+                    }
+
                     response.AddHeader("X-RateLimit-Limit", "100");
                     response.AddHeader("X-RateLimit-Reset", (_time.GetUtcNow().ToUnixTimeSeconds() + retryAfter).ToString(CultureInfo.InvariantCulture));
                     response.AddHeader("X-RateLimit-Rule", "6c5dd5b0c3123010a282a539e540dd10");

@@ -41,7 +41,10 @@ public sealed class AzuriteRunner : IAsyncDisposable
         $"BlobEndpoint=http://127.0.0.1:{blobPort}/{AccountName};QueueEndpoint=http://127.0.0.1:{queuePort}/{AccountName};" +
         $"TableEndpoint=http://127.0.0.1:{tablePort}/{AccountName};";
 
-    /// <summary>Uses the shared Azurite if the environment names one; otherwise starts a private one.</summary>
+    /// <summary>
+    /// Uses the shared Azurite if the environment names one; otherwise one Azurite started for this whole process
+    /// (stopped when the process exits), so a test run pays its start-up once.
+    /// </summary>
     public static async Task<AzuriteRunner> StartOrShareAsync(CancellationToken cancellationToken = default)
     {
         var shared = Environment.GetEnvironmentVariable(SharedConnectionStringVariable);
@@ -50,8 +53,16 @@ public sealed class AzuriteRunner : IAsyncDisposable
             return new AzuriteRunner(shared == "UseDevelopmentStorage=true" ? BuildConnectionString(10000, 10001, 10002) : shared, 0, 0, 0, null);
         }
 
-        return await StartAsync(persistent: false, cancellationToken);
+        var processWide = await ProcessWide.Value;
+        return new AzuriteRunner(processWide.ConnectionString, processWide.BlobPort, processWide.QueuePort, processWide.TablePort, null);
     }
+
+    private static readonly Lazy<Task<AzuriteRunner>> ProcessWide = new(async () =>
+    {
+        var runner = await StartAsync(persistent: false);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => runner.StopAsync().GetAwaiter().GetResult();
+        return runner;
+    });
 
     /// <summary>Starts a private Azurite on free ports; <paramref name="persistent"/> keeps data on disk across <see cref="RestartAsync"/>.</summary>
     public static async Task<AzuriteRunner> StartAsync(bool persistent = false, CancellationToken cancellationToken = default)

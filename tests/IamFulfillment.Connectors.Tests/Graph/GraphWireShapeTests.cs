@@ -111,7 +111,7 @@ public sealed class GraphWireShapeTests : IDisposable
         var query = request.Query!.ToDictionary(q => q.Key.Replace("%24", "$", StringComparison.Ordinal), q => string.Join(",", q.Value));
         Assert.Equal("employeeId eq 'E100'", query["$filter"]);
         Assert.Equal("id,userPrincipalName,displayName,mail,employeeId,employeeType,userType,accountEnabled,department,jobTitle,onPremisesSyncEnabled", query["$select"]);
-        Assert.Equal("manager($select=id,displayName,userPrincipalName,mail)", query["$expand"]);
+        Assert.Equal("manager($select=id,displayName,userPrincipalName,mail,accountEnabled)", query["$expand"]);
         Assert.Equal("5", query["$top"]);
         Assert.False(request.Headers!.ContainsKey("ConsistencyLevel"));
     }

@@ -121,7 +121,7 @@ public sealed class JiraFixtureTests : IDisposable
 
         // The integration account's own end-date change and the status transition are not material changes.
         var change = Assert.Single(ticket.MaterialChanges);
-        Assert.Equal(new FieldChange("customfield_10050", new DateTimeOffset(2026, 11, 20, 10, 2, 11, 480, TimeSpan.FromHours(1)), Maria, "grp-payroll-admin", "grp-payroll-read"), change);
+        Assert.Equal(new FieldChange(RequestFields.Entitlements, new DateTimeOffset(2026, 11, 20, 10, 2, 11, 480, TimeSpan.FromHours(1)), Maria, "grp-payroll-admin", "grp-payroll-read"), change);
     }
 
     [Fact]

@@ -174,8 +174,8 @@ public sealed class JiraReadTests : IDisposable
         var ticket = await _world.Connector().ReadAsync(key, CancellationToken.None);
 
         Assert.Collection(ticket.MaterialChanges,
-            c => Assert.Equal(new FieldChange(JiraWorld.EndDate, t0, _world.Alice.AccountId, "2026-12-31", "2027-03-31"), c),
-            c => Assert.Equal(new FieldChange("reporter", t0.AddMinutes(20), _world.Carol.AccountId, "Dave Target", "Erin Owner"), c));
+            c => Assert.Equal(new FieldChange(RequestFields.EndDate, t0, _world.Alice.AccountId, "2026-12-31", "2027-03-31"), c),
+            c => Assert.Equal(new FieldChange(RequestFields.RequestedFor, t0.AddMinutes(20), _world.Carol.AccountId, "Dave Target", "Erin Owner"), c));
         Assert.Equal(t0.AddMinutes(20), ticket.LastMaterialChange);
         Assert.Equal(TicketStatus.InProgress, ticket.Status);
     }
@@ -190,7 +190,7 @@ public sealed class JiraReadTests : IDisposable
         var ticket = await _world.Connector().ReadAsync(key, CancellationToken.None);
 
         Assert.Equal("AccessRemoval", ticket.Fields[RequestFields.RequestType]);
-        Assert.Equal(new FieldChange("customfield_10010", at, _world.Carol.AccountId, "Request access", "Remove access"), Assert.Single(ticket.MaterialChanges));
+        Assert.Equal(new FieldChange(Connectors.Jira.JiraFieldMap.CatalogItemChange, at, _world.Carol.AccountId, "Request access", "Remove access"), Assert.Single(ticket.MaterialChanges));
     }
 
     [Fact]
@@ -207,7 +207,7 @@ public sealed class JiraReadTests : IDisposable
         var ticket = await _world.Connector().ReadAsync(key, CancellationToken.None);
 
         var change = Assert.Single(ticket.MaterialChanges);
-        Assert.Equal(JiraWorld.Entitlements, change.Field);
+        Assert.Equal(RequestFields.Entitlements, change.Field);
         Assert.Equal(t0, change.At);
         Assert.Equal(2, _world.Sandbox.CallCount("GET", "/changelog"));
     }

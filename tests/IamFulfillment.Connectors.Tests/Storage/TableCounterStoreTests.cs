@@ -1,4 +1,6 @@
+using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Core.Ports;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IamFulfillment.Connectors.Tests.Storage;
 
@@ -79,6 +81,22 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
         Assert.Equal(3, results.Count(r => r.Recorded));
         Assert.Equal([0, 1, 2], results.Where(r => r.Recorded).Select(r => r.CountInWindow).Order());
         Assert.All(results.Where(r => !r.Recorded), r => Assert.Equal(3, r.CountInWindow));
+    }
+
+    [Fact]
+    public async Task TryRecord_ConcurrentCallersInTwoProcesses_StillNeverOvershootTheLimit()
+    {
+        // Callers in one process share a write; a second process (its own store on the same table) is fenced by the ETag.
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var here = scope.Get<ICounterStore>();
+        var there = new TableCounterStore(scope.RawTable(t => t.Counters), NullLogger<TableCounterStore>.Instance);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            Task.Run(() => (i % 2 == 0 ? here : there).TryRecordAsync("brake:disable", $"op-{i}", 1, 25, Window, Now, CancellationToken.None))));
+
+        Assert.Equal(25, results.Count(r => r.Recorded));
+        Assert.Equal(Enumerable.Range(0, 25), results.Where(r => r.Recorded).Select(r => r.CountInWindow).Order());
+        Assert.Equal(new CounterResult(false, 25), await there.TryRecordAsync("brake:disable", "op-late", 1, 25, Window, Now, CancellationToken.None));
     }
 
     [Fact]

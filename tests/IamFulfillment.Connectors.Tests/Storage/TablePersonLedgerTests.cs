@@ -48,6 +48,18 @@ public sealed class TablePersonLedgerTests(AzuriteFixture azurite)
         Assert.Equal(["g2", "g3"], (await ledger.GrantedAsync(Person, CancellationToken.None)).Order());
         Assert.Empty(await ledger.GrantedAsync("someone-else", CancellationToken.None));
     }
+
+    [Fact]
+    public async Task Record_OnlyRemovalsForSomeoneNeverGrantedAnything_WritesNoRow()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var ledger = scope.Get<IPersonLedger>();
+
+        await ledger.RecordAsync(Person, [], ["g1", "g2"], CancellationToken.None);
+
+        Assert.Empty(await ledger.GrantedAsync(Person, CancellationToken.None));
+        Assert.Empty(scope.RawTable(t => t.Persons).Query<Azure.Data.Tables.TableEntity>().ToList());
+    }
 }
 
 [Collection(AzuriteCollection.Name)]

@@ -1,0 +1,157 @@
+using IamFulfillment.Core.Audit;
+using IamFulfillment.Core.Decisions;
+using IamFulfillment.Core.Processing;
+using IamFulfillment.EndToEnd.Tests.Infrastructure;
+using IamFulfillment.Sandbox.Demo;
+
+namespace IamFulfillment.EndToEnd.Tests.Lifecycle;
+
+/// <summary>Issue 7: leavers through ServiceNow and Jira — from HR only, matched by employee number, what the service may not do escalated.</summary>
+public sealed class LeaverTests(DemoWorld f) : IClassFixture<DemoWorld>
+{
+    [Theory]
+    [InlineData(Itsm.ServiceNow)]
+    [InlineData(Itsm.Jira)]
+    public async Task LeaverFromHr_IsDisabledRevokedAndRemovedFromGroupsExceptDynamicAndKeptOnes(Itsm itsm)
+    {
+        var dennis = f.World.NewEmployee("Engineering", "barbara", "engineering-team", "engineering-wiki", "licence-m365-e5", "all-staff");
+        var ticket = Desk.For(itsm, f.World).Leaver(dennis, employeeNumber: f.World.Account(dennis).EmployeeId);
+
+        var state = await ticket.RunAsync(f.Host);
+
+        Assert.Equal(Outcome.Fulfilled, state.Outcome);
+        var account = f.World.Account(dennis);
+        Assert.False(account.AccountEnabled);
+        Assert.Equal(1, account.SessionRevocations);
+        Assert.Equal(["all-staff", "licence-m365-e5"], f.World.DemoGroupsOf(dennis));
+        Assert.Equal(DeskStatus.Resolved, ticket.Status);
+        Text.Contains($"{dennis.DisplayName}'s sign-in is disabled, their sessions are revoked and 2 group membership(s) were removed.", ticket.Comment);
+        Text.Contains("Kept licence-m365-e5: the policy keeps it for leavers", ticket.Note);
+        Text.Contains("Left all-staff: dynamic membership follows the account's attributes.", ticket.Note);
+    }
+
+    [Theory]
+    [InlineData(Itsm.ServiceNow)]
+    [InlineData(Itsm.Jira)]
+    public async Task FutureDatedLeaver_IsScheduledAndCarriedOutOnlyWhenDue(Itsm itsm)
+    {
+        var dennis = f.World.NewEmployee("Engineering", "barbara", "engineering-team");
+        var due = DateTimeOffset.FromUnixTimeSeconds(f.World.ServiceNow.Time.GetUtcNow().AddSeconds(6).ToUnixTimeSeconds());
+        var ticket = Desk.For(itsm, f.World).Leaver(dennis, terminationAt: due);
+
+        var scheduled = await ticket.RunAsync(f.Host);
+
+        Assert.Equal(RoundPhase.Scheduled, scheduled.Phase);
+        Assert.Equal(due, scheduled.ScheduledFor);
+        Assert.True(f.World.Account(dennis).AccountEnabled);
+        Assert.True(f.World.Holds(dennis, "engineering-team"));
+        Text.Contains("is approved and scheduled: it will be carried out at", ticket.Comment);
+        Text.Contains("Nothing happens before then.", ticket.Comment);
+        Assert.NotEqual(DeskStatus.Resolved, ticket.Status);
+
+        var disabled = await f.Host.WaitForEventAsync(ticket.Ref, e => e.Kind == AuditKinds.ChangeApplied && e.Data["operation"] == "DisableAccount", TimeSpan.FromSeconds(30));
+        await f.Host.WaitForEventAsync(ticket.Ref, e => e.Kind == AuditKinds.RoundCompleted);
+
+        Assert.True(disabled.At >= due, $"disabled at {disabled.At:O}, due {due:O}");
+        Assert.False(f.World.Account(dennis).AccountEnabled);
+        Assert.False(f.World.Holds(dennis, "engineering-team"));
+        Assert.Equal(DeskStatus.Resolved, ticket.Status);
+    }
+
+    [Theory]
+    [InlineData(Itsm.ServiceNow)]
+    [InlineData(Itsm.Jira)]
+    public async Task LeaverSynchronisedFromOnPremises_HasTheRestDoneAndTheDisableEscalated(Itsm itsm)
+    {
+        var dennis = f.World.NewEmployee("Engineering", "barbara", "engineering-team").InDirectory(f.World, u => u.OnPremisesSyncEnabled = true);
+
+        var ticket = await PartlyDoneAsync(itsm, dennis);
+
+        Text.Contains("is synchronised from on-premises AD: its sign-in must be disabled there", ticket.Note);
+    }
+
+    [Theory]
+    [InlineData(Itsm.ServiceNow)]
+    [InlineData(Itsm.Jira)]
+    public async Task LeaverHoldingAnAdminRole_HasTheRestDoneAndTheRoleAndDisableEscalated(Itsm itsm)
+    {
+        var barbara = f.World.NewEmployee("Engineering", "margaret", "engineering-team").WithAdminRole(f.World);
+
+        var ticket = await PartlyDoneAsync(itsm, barbara);
+
+        Text.Contains("holds admin roles: disabling it needs a privileged role the service does not have", ticket.Note);
+        Text.Contains("Memberships the service cannot remove: directory role User Administrator", ticket.Note);
+        Assert.True(f.World.Graph.IsMember(f.Demo.AdminRoleId!, barbara.GraphId));
+    }
+
+    [Theory]
+    [InlineData(Itsm.ServiceNow)]
+    [InlineData(Itsm.Jira)]
+    public async Task PrivilegedLeaver_LosesThePrivilegedGroupAndSessionsAndTheDisableGoesToPrivilegedAccess(Itsm itsm)
+    {
+        var edsger = f.World.NewEmployee("Engineering", "barbara", "engineering-team", "prod-admins");
+
+        var ticket = await PartlyDoneAsync(itsm, edsger);
+
+        Assert.False(f.World.Holds(edsger, "prod-admins"));
+        Text.Contains("Production administrators (privileged", ticket.Note);
+    }
+
+    [Theory]
+    [InlineData(Itsm.ServiceNow)]
+    [InlineData(Itsm.Jira)]
+    public async Task LeaverFiledByAManagerInsteadOfHr_ChangesNothingAndGoesToAPerson(Itsm itsm)
+    {
+        var dennis = f.World.NewEmployee("Engineering", "barbara", "engineering-team");
+        var changes = new ChangeWatch(f.World.Graph);
+        var ticket = Desk.For(itsm, f.World).Leaver(dennis, requester: "barbara");
+
+        var state = await ticket.RunAsync(f.Host);
+
+        Assert.Equal(Outcome.Escalated, state.Outcome);
+        Assert.Equal(Rules.LeaverRequesterNotHr, state.Rule);
+        Assert.Equal(0, changes.Made.DirectoryChanges);
+        Assert.True(f.World.Account(dennis).AccountEnabled);
+        Text.Contains("Leavers are processed only when HR files them", ticket.Note);
+    }
+
+    [Theory]
+    [InlineData(Itsm.ServiceNow)]
+    [InlineData(Itsm.Jira)]
+    public async Task LeaverWhoseEmployeeNumberIsSomeoneElses_ChangesNothingAndGoesToAPerson(Itsm itsm)
+    {
+        var dennis = f.World.NewEmployee("Engineering", "barbara", "engineering-team");
+        var colleague = f.World.NewEmployee("Engineering", "barbara", "engineering-team");
+        var changes = new ChangeWatch(f.World.Graph);
+        var ticket = Desk.For(itsm, f.World).Leaver(dennis, employeeNumber: f.World.Account(colleague).EmployeeId);
+
+        var state = await ticket.RunAsync(f.Host);
+
+        Assert.Equal(Outcome.Escalated, state.Outcome);
+        Assert.Equal(Rules.LeaverEmployeeNumberMismatch, state.Rule);
+        Assert.Equal(0, changes.Made.DirectoryChanges);
+        Assert.True(f.World.Account(dennis).AccountEnabled);
+        Assert.True(f.World.Account(colleague).AccountEnabled);
+        Text.Contains($"belongs to {colleague.DisplayName}", ticket.Note);
+    }
+
+    /// <summary>A leaver the service can only partly carry out: sessions revoked and groups removed, the account left enabled, the rest escalated.</summary>
+    private async Task<DeskTicket> PartlyDoneAsync(Itsm itsm, DemoPerson leaver)
+    {
+        var ticket = Desk.For(itsm, f.World).Leaver(leaver);
+
+        var state = await ticket.RunAsync(f.Host);
+
+        Assert.Equal(Outcome.Escalated, state.Outcome);
+        Assert.Equal(Rules.LeaverNotPermitted, state.Rule);
+        Assert.Equal(Queues.Privileged, ticket.Queue);
+        var account = f.World.Account(leaver);
+        Assert.True(account.AccountEnabled);
+        Assert.Equal(1, account.SessionRevocations);
+        Assert.False(f.World.Holds(leaver, "engineering-team"));
+        Text.Contains("Part of the work was done already; the rest needs a person.", ticket.Comment);
+        Text.Contains("Done so far:", ticket.Note);
+        Text.Contains($"revoke sign-in sessions of {leaver.GraphId}: done", ticket.Note);
+        return ticket;
+    }
+}

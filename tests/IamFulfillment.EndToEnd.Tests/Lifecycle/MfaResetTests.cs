@@ -1,0 +1,120 @@
+using IamFulfillment.Core.Audit;
+using IamFulfillment.Core.Decisions;
+using IamFulfillment.EndToEnd.Tests.Infrastructure;
+using IamFulfillment.Sandbox.Graph;
+
+namespace IamFulfillment.EndToEnd.Tests.Lifecycle;
+
+/// <summary>Issue 7: MFA recovery through ServiceNow and Jira — a pass to the manager first, never for admins, guests or protected people, never too often.</summary>
+public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
+{
+    public enum Protection
+    {
+        AdminRole,
+        Guest,
+        ProtectedGroup,
+    }
+
+    [Theory]
+    [InlineData(Itsm.ServiceNow)]
+    [InlineData(Itsm.Jira)]
+    public async Task MfaReset_IssuesAPassFirstThenRemovesTheMethodsThenRevokesSessions_AndOnlyTheManagerGetsThePass(Itsm itsm)
+    {
+        var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
+        var mails = f.World.Graph.Outbox.Count;
+        var ticket = Desk.For(itsm, f.World).MfaReset(ada);
+
+        var state = await ticket.RunAsync(f.Host);
+
+        Assert.Equal(Outcome.Fulfilled, state.Outcome);
+        var pass = Assert.Single(f.World.Graph.TapsIssued(ada.GraphId)).Pass;
+        Assert.All(f.World.Graph.AuthenticationMethods(ada.GraphId), m => Assert.Contains(m.Type, new[] { SandboxMethodTypes.Password, SandboxMethodTypes.TemporaryAccessPass }));
+        Assert.Equal(1, f.World.Account(ada).SessionRevocations);
+
+        // The order: pass, then methods, then sessions (audit sequence and the directory's own request log agree).
+        var steps = (await f.Host.TrailAsync(ticket.Ref)).Where(e => e.Kind == AuditKinds.ChangeApplied).Select(e => e.Data["operation"]).ToList();
+        Assert.Equal(["IssueTemporaryAccessPass", "RemoveAuthenticationMethods", "RevokeSessions"], steps);
+        var calls = f.World.Graph.Requests.Where(r => r.Path.Contains(ada.GraphId, StringComparison.Ordinal) && r.Method is "POST" or "DELETE").ToList();
+        var tap = calls.FindIndex(r => r.Method == "POST" && r.Path.EndsWith("/temporaryAccessPassMethods", StringComparison.Ordinal));
+        var delete = calls.FindIndex(r => r.Method == "DELETE");
+        var revoke = calls.FindIndex(r => r.Path.EndsWith("/revokeSignInSessions", StringComparison.Ordinal));
+        Assert.True(tap >= 0 && tap < delete && delete < revoke, string.Join(", ", calls.Select(c => $"{c.Method} {c.Path}")));
+
+        // The pass goes by mail to the manager only, and appears nowhere else.
+        var mail = Assert.Single(f.World.Graph.Outbox.Skip(mails));
+        Assert.Equal([f.Demo["grace"].UserPrincipalName], mail.To);
+        Text.Contains(pass, mail.Body);
+        Text.DoesNotContain(pass, ticket.WrittenText);
+        Assert.DoesNotContain(f.Host.LogText(), line => line.Contains(pass, StringComparison.Ordinal));
+        Text.Contains("a one-time Temporary Access Pass was sent by e-mail to Grace Hopper", ticket.Comment);
+        Assert.Equal(DeskStatus.Resolved, ticket.Status);
+    }
+
+    [Theory]
+    [InlineData(Itsm.ServiceNow, Protection.AdminRole, Rules.MfaAdminTarget, Queues.Privileged)]
+    [InlineData(Itsm.Jira, Protection.AdminRole, Rules.MfaAdminTarget, Queues.Privileged)]
+    [InlineData(Itsm.ServiceNow, Protection.Guest, Rules.MfaGuestTarget, Queues.Iam)]
+    [InlineData(Itsm.Jira, Protection.Guest, Rules.MfaGuestTarget, Queues.Iam)]
+    [InlineData(Itsm.ServiceNow, Protection.ProtectedGroup, Rules.MfaProtectedTarget, Queues.Privileged)]
+    [InlineData(Itsm.Jira, Protection.ProtectedGroup, Rules.MfaProtectedTarget, Queues.Privileged)]
+    public async Task MfaResetForAnAdminAGuestOrAProtectedPerson_IsEscalatedWithNoChange(Itsm itsm, Protection protection, string rule, string queue)
+    {
+        var person = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
+        _ = protection switch
+        {
+            Protection.AdminRole => person.WithAdminRole(f.World),
+            Protection.Guest => person.InDirectory(f.World, u => u.UserType = "Guest"),
+            _ => person.InGroup(f.World, "executives"),
+        };
+        var changes = new ChangeWatch(f.World.Graph);
+        var ticket = Desk.For(itsm, f.World).MfaReset(person);
+
+        var state = await ticket.RunAsync(f.Host);
+
+        Assert.Equal(Outcome.Escalated, state.Outcome);
+        Assert.Equal(rule, state.Rule);
+        Assert.Equal(queue, ticket.Queue);
+        Assert.Equal(0, changes.Made.DirectoryChanges + changes.Made.MailsSent);
+        Assert.Equal(3, f.World.Graph.AuthenticationMethods(person.GraphId).Count);
+    }
+
+    [Theory]
+    [InlineData(Itsm.ServiceNow)]
+    [InlineData(Itsm.Jira)]
+    public async Task RepeatedMfaResetsBeyondTheLimit_GoToSecurityOperationsWithNoChange(Itsm itsm)
+    {
+        var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
+        var desk = Desk.For(itsm, f.World);
+        Assert.Equal(Outcome.Fulfilled, (await desk.MfaReset(ada).RunAsync(f.Host)).Outcome);
+        Assert.Equal(Outcome.Fulfilled, (await desk.MfaReset(ada, reason: "Phone stolen again").RunAsync(f.Host)).Outcome);
+        var changes = new ChangeWatch(f.World.Graph);
+        var third = desk.MfaReset(ada, reason: "Third phone this month");
+
+        var state = await third.RunAsync(f.Host);
+
+        Assert.Equal(Outcome.Escalated, state.Outcome);
+        Assert.Equal(Rules.MfaRepeated, state.Rule);
+        Assert.Equal(Queues.Soc, third.Queue);
+        Assert.Equal(0, changes.Made.DirectoryChanges + changes.Made.MailsSent);
+        Assert.Equal(2, f.World.Graph.TapsIssued(ada.GraphId).Count);
+        Text.Contains("2 MFA resets for this person in the last 30 days (limit 2): suspected account compromise. Nothing was changed.", third.Note);
+    }
+
+    [Theory]
+    [InlineData(Itsm.ServiceNow)]
+    [InlineData(Itsm.Jira)]
+    public async Task MfaResetWithoutIdentityEvidence_AsksForItAndChangesNothing(Itsm itsm)
+    {
+        var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
+        var changes = new ChangeWatch(f.World.Graph);
+        var ticket = Desk.For(itsm, f.World).MfaReset(ada, method: null, omitVerifiedAt: true);
+
+        var state = await ticket.RunAsync(f.Host);
+
+        Assert.Equal(Outcome.NeedsInfo, state.Outcome);
+        Assert.Equal(DeskStatus.AwaitingCustomer, ticket.Status);
+        Text.Contains("Say how the person's identity was verified", ticket.Comment);
+        Text.Contains("Say when the identity was verified.", ticket.Comment);
+        Assert.Equal(0, changes.Made.DirectoryChanges + changes.Made.MailsSent);
+    }
+}
