@@ -10,6 +10,7 @@ using IamFulfillment.Sandbox.Demo;
 using IamFulfillment.Sandbox.Jira;
 using IamFulfillment.Sandbox.ServiceNow;
 using IamFulfillment.Sandbox.Storage;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -31,7 +32,8 @@ internal static class DemoCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(bool keepRunning, bool verbose, CancellationToken cancellationToken)
+    /// <param name="configureHost">Lets a test see the world and change the host (its logging) after the demo's settings are in.</param>
+    internal static async Task<int> RunAsync(bool keepRunning, bool verbose, CancellationToken cancellationToken, Action<SandboxWorld, WebApplicationBuilder>? configureHost = null)
     {
         var clock = Stopwatch.StartNew();
         Console.WriteLine("IamFulfillment demo — sandbox ServiceNow, Jira and Graph; Azurite storage; the standalone host.");
@@ -43,7 +45,11 @@ internal static class DemoCommand
         settings["urls"] = $"http://127.0.0.1:{port}";
         settings["Logging:LogLevel:Default"] = verbose ? "Information" : "Warning";
         settings["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning";
-        var app = StandaloneHost.Build([], builder => builder.Configuration.AddInMemoryCollection(settings));
+        var app = StandaloneHost.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            configureHost?.Invoke(world, builder);
+        });
         await app.StartAsync(cancellationToken);
         Console.WriteLine($"Host listening on http://127.0.0.1:{port} (started in {clock.Elapsed.TotalSeconds:0.0} s). ServiceNow sandbox {serviceNow.Url}, Jira sandbox {jira.Url}, Graph sandbox {graph.BaseUrl}.");
         Console.WriteLine();

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using IamFulfillment.Connectors.Storage;
-using IamFulfillment.EndToEnd.Tests.Infrastructure;
 using IamFulfillment.Sandbox.Demo;
 using IamFulfillment.Sandbox.ServiceNow;
 using Microsoft.Extensions.DependencyInjection;

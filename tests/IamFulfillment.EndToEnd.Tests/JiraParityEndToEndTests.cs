@@ -6,7 +6,6 @@ using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Policy;
-using IamFulfillment.EndToEnd.Tests.Infrastructure;
 using IamFulfillment.Hosting;
 using IamFulfillment.Sandbox.Demo;
 using IamFulfillment.Sandbox.Jira;

@@ -17,9 +17,11 @@ namespace IamFulfillment.Connectors.Jira;
 
 /// <summary>
 /// Jira Service Management as the core's ticket system. A read is one wave of three parallel calls (the JSM request,
-/// its approvals, the platform issue with hidden fields, changelog and the transitions available now); a write-back
-/// is one wave of parallel calls (customer comment ∥ internal note ∥ transition ∥ escalation fields), because
-/// end-to-end latency is measured against the round-trip floor.
+/// its approvals, the platform issue with hidden fields, changelog and the transitions available now), because
+/// end-to-end latency is measured against the round-trip floor. A write-back is one wave of parallel calls (customer
+/// comment ∥ transition ∥ escalation fields) and then the internal note: Jira has no call that writes them together,
+/// so the note goes last and is the write-back's commit record — a ticket showing the note with the marker shows the
+/// whole write-back, and a write-back that broke off half-way is completed, not repeated.
 /// </summary>
 public sealed partial class JiraTicketSystem : ITicketSystem
 {
@@ -87,7 +89,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
         var histories = await ReadChangelogAsync(key, issue.RootElement, cancellationToken);
         var snapshot = Map(ticket, request.RootElement, issue.RootElement, approvals, histories);
-        _workflows.AddOrUpdate(snapshot, ReadWorkflow(issue.RootElement));
+        _workflows.AddOrUpdate(snapshot, ReadWorkflow(issue.RootElement, histories));
         LogRead(_logger, key, snapshot.RawState, snapshot.Approvals.Count, snapshot.MaterialChanges.Count);
         return snapshot;
     }
@@ -122,16 +124,12 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             ? queue.JiraFields
             : null;
 
+        // Resuming a write-back that broke off: what already carries the marker is not posted again.
+        var present = writeBack.Resume ? await MarkedCommentsAsync(key, writeBack.Marker, cancellationToken) : (Public: false, Internal: false);
         var writes = new List<Task>();
-        if (!string.IsNullOrWhiteSpace(writeBack.CustomerComment))
+        if (!string.IsNullOrWhiteSpace(writeBack.CustomerComment) && !present.Public)
         {
             writes.Add(CommentAsync(key, writeBack.CustomerComment, writeBack.Marker, isPublic: true, cancellationToken));
-        }
-
-        var note = unmoved is null ? writeBack.InternalNote : $"{writeBack.InternalNote}\n\nThe ticket was not moved to the escalation queue's status: {unmoved}".TrimStart();
-        if (!string.IsNullOrWhiteSpace(note))
-        {
-            writes.Add(CommentAsync(key, note, writeBack.Marker, isPublic: false, cancellationToken));
         }
 
         if (plan?.Transition is { } transition)
@@ -145,12 +143,25 @@ public sealed partial class JiraTicketSystem : ITicketSystem
         }
 
         await Task.WhenAll(writes);
+
+        // Last, once everything else is on the ticket: the note that ShowsMarkerAsync looks for.
+        var note = unmoved is null ? writeBack.InternalNote : $"{writeBack.InternalNote}\n\nThe ticket was not moved to the escalation queue's status: {unmoved}".TrimStart();
+        if (!string.IsNullOrWhiteSpace(note) && !present.Internal)
+        {
+            await CommentAsync(key, note, writeBack.Marker, isPublic: false, cancellationToken);
+        }
+
         var state = plan?.TargetStatus;
         LogWritten(_logger, key, writeBack.Outcome, !string.IsNullOrWhiteSpace(writeBack.CustomerComment), !string.IsNullOrWhiteSpace(writeBack.InternalNote),
             plan?.Transition?.Name, state, fields?.Count ?? 0);
         return new WriteBackReceipt(state);
     }
 
+    /// <summary>
+    /// True when the internal note carrying <paramref name="marker"/> is on the ticket: it is written last, after the
+    /// customer comment, the transition and the fields, so its presence means the whole write-back landed. A customer
+    /// comment alone is a write-back that broke off (resumed with <see cref="WriteBack.Resume"/>).
+    /// </summary>
     public async Task<bool> ShowsMarkerAsync(TicketSnapshot ticket, string marker, CancellationToken cancellationToken)
     {
         var key = ticket.Ref.Key;
@@ -159,13 +170,21 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             throw new TicketNotFoundException(ticket.Ref);
         }
 
+        return (await MarkedCommentsAsync(key, marker, cancellationToken)).Internal;
+    }
+
+    /// <summary>Which of the service's comments (customer-visible, internal) already carry <paramref name="marker"/>.</summary>
+    private async Task<(bool Public, bool Internal)> MarkedCommentsAsync(string key, string marker, CancellationToken cancellationToken)
+    {
+        var ticket = new TicketRef(TicketSystemKind.Jira, key);
         var escaped = MarkerLine(marker);
+        var (isPublic, isInternal) = (false, false);
         var start = 0;
         for (var page = 0; page < MaxPages; page++)
         {
             using var document = await _client.GetAsync($"rest/servicedeskapi/request/{key}/comment",
                 [new("public", "true"), new("internal", "true"), new("start", Number(start)), new("limit", Number(CommentPageSize))],
-                "GET comments", cancellationToken) ?? throw new TicketNotFoundException(ticket.Ref);
+                "GET comments", cancellationToken) ?? throw new TicketNotFoundException(ticket);
             var root = document.RootElement;
             var size = 0;
             foreach (var comment in Values(root))
@@ -176,11 +195,19 @@ public sealed partial class JiraTicketSystem : ITicketSystem
                 if (string.Equals(author, _options.IntegrationAccountId, StringComparison.Ordinal) && body is not null
                     && (body.Contains(escaped, StringComparison.Ordinal) || body.Contains(marker, StringComparison.Ordinal)))
                 {
-                    return true;
+                    // JSM marks comments "public": false for internal ones; a comment without the flag is public.
+                    if (comment.TryGetProperty("public", out var flag) && flag.ValueKind == JsonValueKind.False)
+                    {
+                        isInternal = true;
+                    }
+                    else
+                    {
+                        isPublic = true;
+                    }
                 }
             }
 
-            if (size == 0 || IsLastPage(root))
+            if ((isPublic && isInternal) || size == 0 || IsLastPage(root))
             {
                 break;
             }
@@ -188,7 +215,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             start += size;
         }
 
-        return false;
+        return (isPublic, isInternal);
     }
 
     /// <summary>The line a marker is written as: neutralised like the text above it, so it renders as itself and is found as written.</summary>
@@ -453,7 +480,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
         return all;
     }
 
-    private static Workflow ReadWorkflow(JsonElement issue)
+    private static Workflow ReadWorkflow(JsonElement issue, IReadOnlyList<JsonElement> histories)
     {
         var transitions = new List<Transition>();
         if (issue.TryGetProperty("transitions", out var list) && list.ValueKind == JsonValueKind.Array)
@@ -461,7 +488,21 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             transitions.AddRange(ParseTransitions(list));
         }
 
-        return new Workflow(transitions);
+        // Who moved the issue to its current status: the latest history with a status item.
+        string? statusSetBy = null;
+        var latest = DateTimeOffset.MinValue;
+        foreach (var history in histories)
+        {
+            if (history.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array
+                && items.EnumerateArray().Any(i => string.Equals(JiraFieldMap.Str(i, "field"), "status", StringComparison.OrdinalIgnoreCase))
+                && JiraFieldMap.TryParseTime(JiraFieldMap.Str(history, "created"), out var at) && at >= latest)
+            {
+                latest = at;
+                statusSetBy = history.TryGetProperty("author", out var author) ? JiraFieldMap.Str(author, "accountId") : null;
+            }
+        }
+
+        return new Workflow(transitions, statusSetBy);
     }
 
     private static IEnumerable<Transition> ParseTransitions(JsonElement list)
@@ -517,6 +558,13 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
         // Already where the transition leads (a repeated write-back, or a transition named like its status): nothing to move.
         if (AlreadyThere(project, setting, ticket.RawState))
+        {
+            return new TransitionPlan(setting, settingKey, null) { AlreadyAt = ticket.RawState };
+        }
+
+        // Resuming a write-back whose transition landed before the run broke off (perhaps in another process, which
+        // learned where the transition leads): the service itself set the status the issue is in.
+        if (writeBack.Resume && workflow is { StatusSetBy: { } setBy } && string.Equals(setBy, _options.IntegrationAccountId, StringComparison.Ordinal))
         {
             return new TransitionPlan(setting, settingKey, null) { AlreadyAt = ticket.RawState };
         }
@@ -724,7 +772,8 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
     private sealed record Transition(string Id, string Name, string? TargetStatus);
 
-    private sealed record Workflow(IReadOnlyList<Transition> Transitions);
+    /// <summary>What a read saw of the workflow: the transitions available then, and who set the current status.</summary>
+    private sealed record Workflow(IReadOnlyList<Transition> Transitions, string? StatusSetBy);
 
     private sealed record TransitionPlan(string Setting, string SettingKey, Transition? Transition)
     {

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Text.Unicode;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
@@ -258,14 +259,34 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
     {
         error = "";
         document = null;
+
+        // The reader checks UTF-8 only where it must; strings are decoded later, and invalid bytes there would throw.
+        if (!Utf8.IsValid(body))
+        {
+            error = "The body is not valid UTF-8.";
+            return false;
+        }
+
         try
         {
             var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = JsonOptions.MaxDepth });
             document = JsonDocument.ParseValue(ref reader);
+
+            // ParseValue stops after the first value: anything but whitespace after it makes the body not JSON.
+            if (reader.Read())
+            {
+                document.Dispose();
+                document = null;
+                error = "The body is not valid JSON (more than one value).";
+                return false;
+            }
+
             return true;
         }
         catch (JsonException ex)
         {
+            document?.Dispose();
+            document = null;
             error = $"The body is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine}).";
             return false;
         }
@@ -312,16 +333,17 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
         public static Signal Fail(IntakeStatus status, string message, string? delivery = null) => new(null, delivery, new IntakeResult(status, message, delivery));
     }
 
-    [GeneratedRegex("^[0-9a-fA-F]{32}$", RegexOptions.CultureInvariant)]
+    // \z, not $: $ also matches before a final newline, so "<key>\n" would pass.
+    [GeneratedRegex("^[0-9a-fA-F]{32}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex SysId();
 
-    [GeneratedRegex("^[A-Za-z0-9-]{1,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9-]{1,64}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex SafeId();
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex SafeJiraId();
 
-    [GeneratedRegex("^[A-Z][A-Z0-9_]{0,49}-[1-9][0-9]{0,9}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Z][A-Z0-9_]{0,49}-[1-9][0-9]{0,9}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex IssueKey();
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "{System} webhook {Result}: delivery {DeliveryId}, ticket {Ticket}: {Detail}")]

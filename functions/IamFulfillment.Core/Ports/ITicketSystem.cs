@@ -23,7 +23,10 @@ public interface ITicketSystem
     /// <returns>What was written, so a later change by a person can be told apart from the service's own.</returns>
     Task<WriteBackReceipt> WriteBackAsync(TicketSnapshot ticket, WriteBack writeBack, CancellationToken cancellationToken);
 
-    /// <summary>Whether the ticket already shows a write-back carrying <paramref name="marker"/> (a write whose response was lost).</summary>
+    /// <summary>
+    /// Whether the ticket already shows the whole write-back carrying <paramref name="marker"/> (a write whose response
+    /// was lost). A connector that writes in several calls must answer true only once every part is there.
+    /// </summary>
     Task<bool> ShowsMarkerAsync(TicketSnapshot ticket, string marker, CancellationToken cancellationToken);
 }
 
@@ -41,6 +44,12 @@ public sealed record WriteBack
 
     /// <summary>False for dry-run notes and interim notes: the ticket's state stays as it is.</summary>
     public bool ChangeState { get; init; } = true;
+
+    /// <summary>
+    /// An earlier attempt of this write-back (same <see cref="Marker"/>) was sent and may have reached the ticket in
+    /// part: write only what the ticket does not show yet, so nothing appears twice.
+    /// </summary>
+    public bool Resume { get; init; }
 }
 
 /// <summary>Early news from a ticket read in progress.</summary>

@@ -28,7 +28,7 @@ public sealed partial class GrantExpiry(
         var removed = 0;
         foreach (var grant in due)
         {
-            var lease = await store.TryAcquireAsync(grant.Ticket, options.InstanceId, options.LeaseDuration, cancellationToken);
+            var lease = await store.TryAcquireAsync(grant.Ticket, options.NewLeaseHolder(), options.LeaseDuration, cancellationToken);
             if (!lease.Acquired)
             {
                 continue; // the ticket is being processed; the next sweep takes it
@@ -73,6 +73,9 @@ public sealed partial class GrantExpiry(
                             InternalNote = $"EXPIRED — removed user {grant.UserId} from group {grant.GroupId} ({grant.EntitlementId}): {result.Status}{(result.RequestId is null ? "" : $", Graph request-id {result.RequestId}")}.",
                             Marker = marker,
                             ChangeState = false,
+
+                            // A sweep that broke off after part of this write-back must not post that part again.
+                            Resume = true,
                         }, cancellationToken);
                     }
 

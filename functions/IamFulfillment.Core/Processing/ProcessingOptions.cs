@@ -17,8 +17,15 @@ public sealed class ProcessingOptions
 
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Identifies this worker as the lease owner.</summary>
+    /// <summary>Identifies this worker process; lease holders are named after it (see <see cref="NewLeaseHolder"/>).</summary>
     public string InstanceId { get; set; } = $"{Environment.MachineName}-{Guid.NewGuid():N}";
+
+    /// <summary>
+    /// A holder name for one run (one work item, one expiry, one failure escalation). Unique per run, not per process:
+    /// a store lets a holder take its own lease again, so two runs of one process sharing a name would both "hold"
+    /// a ticket (or a person) and act side by side.
+    /// </summary>
+    public string NewLeaseHolder() => $"{InstanceId}/{Guid.NewGuid():N}";
 
     /// <summary>Directory attributes people are matched on, per ticket system, tried in order.</summary>
     public Dictionary<TicketSystemKind, PersonKey[]> PersonKeys { get; set; } = new()

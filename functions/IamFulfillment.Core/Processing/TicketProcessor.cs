@@ -97,7 +97,7 @@ public sealed class TicketProcessor
 
     public async Task<ProcessResult> ProcessAsync(WorkItem item, CancellationToken cancellationToken)
     {
-        var owner = _options.InstanceId;
+        var holder = _options.NewLeaseHolder();
         var lookups = _contextBuilder.Lookups(item.System, cancellationToken);
 
         // The lease is written while the ticket is read, so the read does not wait for it. That read counts only if
@@ -108,13 +108,13 @@ public sealed class TicketProcessor
         Task<TicketSnapshot>? early = null;
         LeaseAttempt lease;
         var observed = await _store.GetAsync(item.Ticket, cancellationToken);
-        if (observed is { LeaseOwner: { } holder } && holder != owner && observed.LeaseUntil > _time.GetUtcNow())
+        if (observed is { LeaseOwner: { } other } && other != holder && observed.LeaseUntil > _time.GetUtcNow())
         {
             lease = new LeaseAttempt(null, observed.LeaseUntil);
         }
         else
         {
-            var leasing = _store.TryAcquireObservedAsync(item.Ticket, observed, owner, _options.LeaseDuration, cancellationToken);
+            var leasing = _store.TryAcquireObservedAsync(item.Ticket, observed, holder, _options.LeaseDuration, cancellationToken);
             early = _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), cancellationToken);
             try
             {
@@ -130,7 +130,7 @@ public sealed class TicketProcessor
             {
                 Discard(early);
                 early = null;
-                lease = await _store.TryAcquireAsync(item.Ticket, owner, _options.LeaseDuration, cancellationToken);
+                lease = await _store.TryAcquireAsync(item.Ticket, holder, _options.LeaseDuration, cancellationToken);
             }
         }
 
@@ -140,7 +140,7 @@ public sealed class TicketProcessor
             return await DeferAsync(item, "the ticket is being processed by another worker", cancellationToken);
         }
 
-        var run = new Run(this, item, lease.State!, cancellationToken) { EarlyRead = early, Lookups = lookups };
+        var run = new Run(this, item, lease.State!, holder, cancellationToken) { EarlyRead = early, Lookups = lookups };
         try
         {
             return await run.ExecuteAsync();
@@ -158,7 +158,7 @@ public sealed class TicketProcessor
     /// </summary>
     public async Task EscalateFailureAsync(WorkItem item, Exception failure, int attempts, CancellationToken cancellationToken)
     {
-        var lease = await _store.TryAcquireAsync(item.Ticket, _options.InstanceId, _options.LeaseDuration, cancellationToken);
+        var lease = await _store.TryAcquireAsync(item.Ticket, _options.NewLeaseHolder(), _options.LeaseDuration, cancellationToken);
         var state = lease.State ?? throw new InvalidOperationException($"Ticket {item.Ticket} is held by another worker; the failure escalation is retried.");
         var system = _systems.For(item.System);
         var snapshot = await system.ReadAsync(item.TicketKey, cancellationToken);
@@ -184,8 +184,13 @@ public sealed class TicketProcessor
             Queue = policy.QueueFor(QueueKinds.OnCall),
         };
         buffer.Add(AuditKinds.Failure, ("failure", what), ("attempts", attempts.ToString(CultureInfo.InvariantCulture)));
+
+        // An earlier escalation of this round may have been sent already (its answer lost, or the run died after it).
+        var sentBefore = state.Phase == RoundPhase.WritingBack && state.WriteBackMarker == marker;
         state = await SaveAsync(buffer, state with { Phase = RoundPhase.WritingBack, WriteBackMarker = marker }, cancellationToken);
-        var receipt = await system.WriteBackAsync(snapshot, writeBack, cancellationToken);
+        var receipt = sentBefore && await system.ShowsMarkerAsync(snapshot, marker, cancellationToken)
+            ? new WriteBackReceipt(snapshot.RawState)
+            : await system.WriteBackAsync(snapshot, writeBack with { Resume = sentBefore }, cancellationToken);
         buffer.Add(AuditKinds.WriteBack, ("outcome", nameof(Outcome.Escalated)), ("rule", Rules.ProcessingFailure), ("state", receipt.StateWritten), ("marker", marker));
         buffer.Add(AuditKinds.RoundCompleted, ("outcome", nameof(Outcome.Escalated)), ("rule", Rules.ProcessingFailure));
         await SaveAsync(buffer, state with
@@ -231,10 +236,13 @@ public sealed class TicketProcessor
         read?.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     /// <summary>One processing run of one ticket under its lease.</summary>
-    private sealed class Run(TicketProcessor p, WorkItem item, TicketState leased, CancellationToken ct)
+    private sealed class Run(TicketProcessor p, WorkItem item, TicketState leased, string holder, CancellationToken ct)
     {
         private readonly AuditBuffer _buffer = new(item.Ticket, p._time);
         private TicketState _state = leased;
+
+        /// <summary>The marker of a write-back an earlier run sent without recording its answer (it may have landed in part).</summary>
+        private readonly string? _unconfirmedMarker = leased.Phase == RoundPhase.WritingBack ? leased.WriteBackMarker : null;
 
         /// <summary>The ticket read started while the lease was taken (valid under it), if any.</summary>
         public Task<TicketSnapshot>? EarlyRead { get; init; }
@@ -271,7 +279,9 @@ public sealed class TicketProcessor
                 return new ProcessResult(ProcessStatus.Completed, "write-back had already reached the ticket", _state.Outcome, _state.Rule);
             }
 
-            if (snapshot.Status == TicketStatus.Closed)
+            // Closed, unless by this service's own write-back that broke off half-way (the transition landed, the
+            // note did not): then the round is finished, not skipped, or the ticket would never show the rest.
+            if (snapshot.Status == TicketStatus.Closed && _unconfirmedMarker is null)
             {
                 return await SkipAsync($"the ticket is closed (state {snapshot.RawState})");
             }
@@ -340,7 +350,7 @@ public sealed class TicketProcessor
             PersonLock? personLock = null;
             if (NeedsPersonLock(request, policy) && ctx.Target?.User is { } person)
             {
-                personLock = await p._persons.TryLockAsync(person.Id, p._options.InstanceId, p._options.LeaseDuration, ct);
+                personLock = await p._persons.TryLockAsync(person.Id, holder, p._options.LeaseDuration, ct);
                 if (personLock is null)
                 {
                     await SaveReleasedAsync();
@@ -405,6 +415,7 @@ public sealed class TicketProcessor
                 Marker = marker,
                 Queue = decision.Outcome == Outcome.Escalated && !decision.DryRun ? policy.QueueFor(decision.QueueKind ?? QueueKinds.Iam) : null,
                 ChangeState = !decision.DryRun,
+                Resume = marker == _unconfirmedMarker,
             };
 
             _state = _state with

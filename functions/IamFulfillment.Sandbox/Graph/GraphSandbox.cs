@@ -100,10 +100,17 @@ public sealed partial class GraphSandbox : IDisposable
 
     public GraphSandboxFaults Faults { get; }
 
+    /// <summary>Requests a test holds at the front door (e.g. a member add while the service is killed).</summary>
+    public RequestHolds Holds { get; } = new();
+
     /// <summary>Fixed latency added to every HTTP call (a <c>$batch</c> counts once).</summary>
     public TimeSpan Latency { get; set; }
 
-    public void Dispose() => _server.Stop();
+    public void Dispose()
+    {
+        Holds.DropAll();
+        _server.Stop();
+    }
 
     // ---------------------------------------------------------------- seeding
 
@@ -339,9 +346,21 @@ public sealed partial class GraphSandbox : IDisposable
         var path = context.Request.Path.Value ?? "";
         var scope = path.EndsWith("/$batch", StringComparison.Ordinal) ? SandboxFaultScope.BatchCall : SandboxFaultScope.DirectCall;
         var fault = Faults.Pick(scope, context.Request.Method, path);
-        if (fault?.Kind == SandboxFaultKind.ResetBeforeHandling)
+        if (fault?.Kind is SandboxFaultKind.ResetBeforeHandling or SandboxFaultKind.Timeout)
         {
-            Record(_httpCalls, new SandboxRequest(_time.GetUtcNow(), context.Request.Method, path, context.Request.QueryString.Value ?? "", 0, false, null, "reset-before"));
+            if (fault.Kind == SandboxFaultKind.Timeout)
+            {
+                try
+                {
+                    await Task.Delay(Faults.TimeoutStall, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The client timed out first.
+                }
+            }
+
+            Record(_httpCalls, new SandboxRequest(_time.GetUtcNow(), context.Request.Method, path, context.Request.QueryString.Value ?? "", 0, false, null, FaultName(fault.Kind)));
             context.Abort();
             return;
         }
@@ -356,7 +375,11 @@ public sealed partial class GraphSandbox : IDisposable
             return;
         }
 
-        await next();
+        if (!await RequestHolds.RunAsync(Holds.Match(context.Request.Method, path), context, next))
+        {
+            Record(_httpCalls, new SandboxRequest(_time.GetUtcNow(), context.Request.Method, path, context.Request.QueryString.Value ?? "", 0, false, null, "dropped"));
+            context.Abort();
+        }
     }
 
     private Task<IResponseMessage> OnRequestAsync(IRequestMessage message)
@@ -410,6 +433,7 @@ public sealed partial class GraphSandbox : IDisposable
         SandboxFaultKind.ServerError => "500",
         SandboxFaultKind.Unavailable => "503",
         SandboxFaultKind.ResetBeforeHandling => "reset-before",
+        SandboxFaultKind.Timeout => "timeout",
         _ => "reset-after",
     };
 

@@ -16,6 +16,9 @@ public enum SandboxFaultKind
 
     /// <summary>The request is applied, then the connection is dropped: the response is lost (HTTP calls only).</summary>
     ResetAfterHandling,
+
+    /// <summary>No answer for <see cref="GraphSandboxFaults.TimeoutStall"/>, then the connection is dropped; nothing is applied (HTTP calls only).</summary>
+    Timeout,
 }
 
 public enum SandboxFaultScope
@@ -66,6 +69,10 @@ public sealed class GraphSandboxFaults
     public TimeSpan UnavailableRetryAfter { get; set; } = TimeSpan.FromSeconds(1);
     public double ResetBeforeHandlingProbability { get; set; }
     public double ResetAfterHandlingProbability { get; set; }
+    public double TimeoutProbability { get; set; }
+
+    /// <summary>How long a <see cref="SandboxFaultKind.Timeout"/> keeps the client waiting before the connection is dropped.</summary>
+    public TimeSpan TimeoutStall { get; set; } = TimeSpan.FromSeconds(35);
 
     /// <summary>The next <paramref name="times"/> requests matching <paramref name="fault"/> get it.</summary>
     public void Next(SandboxFault fault, int times = 1)
@@ -92,7 +99,7 @@ public sealed class GraphSandboxFaults
         {
             _scripted.Clear();
             ThrottleProbability = ServerErrorProbability = UnavailableProbability = 0;
-            ResetBeforeHandlingProbability = ResetAfterHandlingProbability = 0;
+            ResetBeforeHandlingProbability = ResetAfterHandlingProbability = TimeoutProbability = 0;
         }
     }
 
@@ -139,6 +146,11 @@ public sealed class GraphSandboxFaults
                 {
                     return new SandboxFault(SandboxFaultKind.ResetAfterHandling);
                 }
+
+                if (Roll(TimeoutProbability))
+                {
+                    return new SandboxFault(SandboxFaultKind.Timeout);
+                }
             }
 
             return Roll(ThrottleProbability) ? new SandboxFault(SandboxFaultKind.Throttle) { RetryAfter = ThrottleRetryAfter }
@@ -152,7 +164,7 @@ public sealed class GraphSandboxFaults
     {
         var scopeMatches = fault.Scope == scope
             || (fault.Scope == SandboxFaultScope.Any && scope is SandboxFaultScope.DirectCall or SandboxFaultScope.BatchItem);
-        var resetInsideBatch = scope == SandboxFaultScope.BatchItem && fault.Kind is SandboxFaultKind.ResetBeforeHandling or SandboxFaultKind.ResetAfterHandling;
+        var resetInsideBatch = scope == SandboxFaultScope.BatchItem && fault.Kind is SandboxFaultKind.ResetBeforeHandling or SandboxFaultKind.ResetAfterHandling or SandboxFaultKind.Timeout;
         return scopeMatches && !resetInsideBatch
             && (fault.Method is null || string.Equals(fault.Method, method, StringComparison.OrdinalIgnoreCase))
             && (fault.PathContains is null || path.Contains(fault.PathContains, StringComparison.OrdinalIgnoreCase));

@@ -102,6 +102,9 @@ public sealed partial class JiraSandbox : IDisposable
 
     public JiraSandboxFaults Faults { get; }
 
+    /// <summary>Requests a test holds at the front door (e.g. a write-back comment while the service is killed).</summary>
+    public RequestHolds Holds { get; } = new();
+
     public JiraUser IntegrationUser { get; }
 
     /// <summary>The sandbox clock; replace it (e.g. with a fake) to control every time it writes.</summary>
@@ -142,7 +145,11 @@ public sealed partial class JiraSandbox : IDisposable
         Interlocked.Exchange(ref _peakConcurrency, 0);
     }
 
-    public void Dispose() => _server.Dispose();
+    public void Dispose()
+    {
+        Holds.DropAll();
+        _server.Dispose();
+    }
 
     private async Task FrontAsync(HttpContext context, Func<Task> next)
     {
@@ -157,6 +164,7 @@ public sealed partial class JiraSandbox : IDisposable
 
         try
         {
+            var received = _time.GetUtcNow();
             context.Request.Headers.Remove(FaultHeader);
             var latency = Latency;
             if (latency > TimeSpan.Zero)
@@ -168,9 +176,21 @@ public sealed partial class JiraSandbox : IDisposable
             var path = context.Request.Path.Value ?? "/";
             var query = context.Request.QueryString.Value ?? string.Empty;
             var fault = Faults.Next(method, path);
-            if (fault?.Kind == JiraFaultKind.ConnectionReset)
+            if (fault?.Kind is JiraFaultKind.ConnectionReset or JiraFaultKind.Timeout)
             {
-                Log(new JiraCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind));
+                if (fault.Kind == JiraFaultKind.Timeout)
+                {
+                    try
+                    {
+                        await Task.Delay(Faults.TimeoutStall, context.RequestAborted);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // The client timed out first.
+                    }
+                }
+
+                Log(new JiraCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind) { ReceivedAt = received });
                 context.Abort();
                 return;
             }
@@ -189,7 +209,7 @@ public sealed partial class JiraSandbox : IDisposable
                     context.Response.Body = wire;
                 }
 
-                Log(new JiraCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind));
+                Log(new JiraCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind) { ReceivedAt = received });
                 context.Abort();
                 return;
             }
@@ -199,8 +219,14 @@ public sealed partial class JiraSandbox : IDisposable
                 context.Request.Headers[FaultHeader] = $"{fault.Kind}:{fault.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture)}";
             }
 
-            await next();
-            Log(new JiraCall(method, path, query, _time.GetUtcNow(), context.Response.StatusCode, fault?.Kind));
+            if (!await RequestHolds.RunAsync(Holds.Match(method, path), context, next))
+            {
+                Log(new JiraCall(method, path, query, _time.GetUtcNow(), 0, fault?.Kind) { ReceivedAt = received });
+                context.Abort();
+                return;
+            }
+
+            Log(new JiraCall(method, path, query, _time.GetUtcNow(), context.Response.StatusCode, fault?.Kind) { ReceivedAt = received });
         }
         finally
         {

@@ -19,12 +19,19 @@ public enum JiraFaultKind
 
     /// <summary>The call is carried out, then the connection is aborted: the change happened but its answer was lost.</summary>
     LostAnswer,
+
+    /// <summary>No answer for <see cref="JiraSandboxFaults.TimeoutStall"/>, then the connection is aborted; nothing is applied.</summary>
+    Timeout,
 }
 
 public sealed record JiraFault(JiraFaultKind Kind, int RetryAfterSeconds);
 
 /// <summary>One call the sandbox answered (<see cref="Status"/> 0 when the connection was dropped).</summary>
-public sealed record JiraCall(string Method, string Path, string Query, DateTimeOffset At, int Status, JiraFaultKind? Fault);
+public sealed record JiraCall(string Method, string Path, string Query, DateTimeOffset At, int Status, JiraFaultKind? Fault)
+{
+    /// <summary>When the request arrived (before latency and handling); <see cref="At"/> is when it was answered or dropped.</summary>
+    public DateTimeOffset ReceivedAt { get; init; }
+}
 
 /// <summary>
 /// Decides which calls fail and how: scripted faults (the next N calls that match) first, then random faults drawn
@@ -46,6 +53,15 @@ public sealed class JiraSandboxFaults
     public double UnavailableProbability { get; set; }
 
     public double ConnectionResetProbability { get; set; }
+
+    /// <summary>Probability that a call is applied and its answer lost (the connection drops after the change).</summary>
+    public double LostAnswerProbability { get; set; }
+
+    /// <summary>Probability that a call is not answered at all (see <see cref="TimeoutStall"/>).</summary>
+    public double TimeoutProbability { get; set; }
+
+    /// <summary>How long a <see cref="JiraFaultKind.Timeout"/> keeps the client waiting before the connection is dropped.</summary>
+    public TimeSpan TimeoutStall { get; set; } = TimeSpan.FromSeconds(35);
 
     /// <summary>Retry-After of random 429/503 answers (and of scripted ones that do not say).</summary>
     public int RetryAfterSeconds { get; set; } = 1;
@@ -69,6 +85,7 @@ public sealed class JiraSandboxFaults
         {
             _scripted.Clear();
             RateLimitProbability = ServerErrorProbability = UnavailableProbability = ConnectionResetProbability = 0;
+            LostAnswerProbability = TimeoutProbability = 0;
         }
     }
 
@@ -100,7 +117,7 @@ public sealed class JiraSandboxFaults
                 }
             }
 
-            var total = RateLimitProbability + ServerErrorProbability + UnavailableProbability + ConnectionResetProbability;
+            var total = RateLimitProbability + ServerErrorProbability + UnavailableProbability + ConnectionResetProbability + LostAnswerProbability + TimeoutProbability;
             if (total <= 0 || !path.StartsWith(RandomFaultPathPrefix, StringComparison.OrdinalIgnoreCase))
             {
                 return null;
@@ -113,6 +130,7 @@ public sealed class JiraSandboxFaults
                      {
                          (JiraFaultKind.RateLimited, RateLimitProbability), (JiraFaultKind.ServerError, ServerErrorProbability),
                          (JiraFaultKind.Unavailable, UnavailableProbability), (JiraFaultKind.ConnectionReset, ConnectionResetProbability),
+                         (JiraFaultKind.LostAnswer, LostAnswerProbability), (JiraFaultKind.Timeout, TimeoutProbability),
                      })
             {
                 if ((draw -= probability) < 0)

@@ -22,6 +22,9 @@ public enum SandboxFaultKind
 
     /// <summary>The call is carried out, then the connection is aborted: the change happened but its answer was lost.</summary>
     LostAnswer,
+
+    /// <summary>No answer for <see cref="SandboxFaults.TimeoutStall"/>, then the connection is aborted; nothing is applied.</summary>
+    Timeout,
 }
 
 public sealed record SandboxFault(SandboxFaultKind Kind, int RetryAfterSeconds);
@@ -33,6 +36,9 @@ public sealed record SandboxFault(SandboxFaultKind Kind, int RetryAfterSeconds);
 public sealed record SandboxCall(string Method, string Path, string Query, DateTimeOffset At, int Status, SandboxFaultKind? Fault)
 {
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>When the request arrived (before latency and handling); <see cref="At"/> is when it was answered or dropped.</summary>
+    public DateTimeOffset ReceivedAt { get; init; }
 }
 
 /// <summary>
@@ -56,6 +62,15 @@ public sealed class SandboxFaults
 
     public double ConnectionResetProbability { get; set; }
 
+    /// <summary>Probability that a call is applied and its answer lost (the connection drops after the change).</summary>
+    public double LostAnswerProbability { get; set; }
+
+    /// <summary>Probability that a call is not answered at all (see <see cref="TimeoutStall"/>).</summary>
+    public double TimeoutProbability { get; set; }
+
+    /// <summary>How long a <see cref="SandboxFaultKind.Timeout"/> keeps the client waiting before the connection is dropped.</summary>
+    public TimeSpan TimeoutStall { get; set; } = TimeSpan.FromSeconds(35);
+
     /// <summary>Retry-After sent with random 429s (and scripted ones that do not say).</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 
@@ -78,6 +93,7 @@ public sealed class SandboxFaults
         {
             _scripted.Clear();
             RateLimitProbability = ServerErrorProbability = UnavailableProbability = ConnectionResetProbability = 0;
+            LostAnswerProbability = TimeoutProbability = 0;
         }
     }
 
@@ -115,7 +131,7 @@ public sealed class SandboxFaults
                 return null;
             }
 
-            var total = RateLimitProbability + ServerErrorProbability + UnavailableProbability + ConnectionResetProbability;
+            var total = RateLimitProbability + ServerErrorProbability + UnavailableProbability + ConnectionResetProbability + LostAnswerProbability + TimeoutProbability;
             if (total <= 0)
             {
                 return null;
@@ -139,7 +155,17 @@ public sealed class SandboxFaults
                 return new SandboxFault(SandboxFaultKind.Unavailable, 0);
             }
 
-            return draw - ConnectionResetProbability < 0 ? new SandboxFault(SandboxFaultKind.ConnectionReset, 0) : null;
+            if ((draw -= ConnectionResetProbability) < 0)
+            {
+                return new SandboxFault(SandboxFaultKind.ConnectionReset, 0);
+            }
+
+            if ((draw -= LostAnswerProbability) < 0)
+            {
+                return new SandboxFault(SandboxFaultKind.LostAnswer, 0);
+            }
+
+            return draw - TimeoutProbability < 0 ? new SandboxFault(SandboxFaultKind.Timeout, 0) : null;
         }
     }
 

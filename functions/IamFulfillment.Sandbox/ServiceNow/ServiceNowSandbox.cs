@@ -99,6 +99,9 @@ public sealed partial class ServiceNowSandbox : IDisposable
 
     public SandboxFaults Faults { get; }
 
+    /// <summary>Requests a test holds at the front door (e.g. the write-back PATCH while the service is killed).</summary>
+    public RequestHolds Holds { get; } = new();
+
     public string IntegrationUserSysId { get; }
 
     /// <summary>The sandbox clock. Replace it (e.g. with a fake) to control sys_created_on / sys_updated_on.</summary>
@@ -144,7 +147,14 @@ public sealed partial class ServiceNowSandbox : IDisposable
     /// <summary>Forgets issued OAuth tokens, as if they had been revoked.</summary>
     public void RevokeTokens() => _tokens.Clear();
 
-    public void Dispose() => _server.Dispose();
+    /// <summary>OAuth access tokens issued so far (tests check they never reach a log).</summary>
+    public IReadOnlyCollection<string> IssuedTokens => [.. _tokens.Keys];
+
+    public void Dispose()
+    {
+        Holds.DropAll();
+        _server.Dispose();
+    }
 
     private async Task FrontAsync(HttpContext context, Func<Task> next)
     {
@@ -159,6 +169,7 @@ public sealed partial class ServiceNowSandbox : IDisposable
 
         try
         {
+            var received = _time.GetUtcNow();
             context.Request.Headers.Remove(FaultHeader);
             var latency = Latency;
             if (latency > TimeSpan.Zero)
@@ -184,16 +195,21 @@ public sealed partial class ServiceNowSandbox : IDisposable
             }
 
             var fault = Faults.Next(method, path);
-            if (fault?.Kind == SandboxFaultKind.ConnectionReset)
+            if (fault?.Kind is SandboxFaultKind.ConnectionReset or SandboxFaultKind.Timeout)
             {
-                Log(new SandboxCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind) { Headers = headers });
+                if (fault.Kind == SandboxFaultKind.Timeout)
+                {
+                    await StallAsync(Faults.TimeoutStall, context.RequestAborted);
+                }
+
+                Log(new SandboxCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind) { Headers = headers, ReceivedAt = received });
                 context.Abort();
                 return;
             }
 
             if (fault?.Kind == SandboxFaultKind.LostAnswer)
             {
-                // Let the instance act, keep the answer from the wire, then drop the connection.
+                // Let the sandbox act, keep the answer from the wire, then drop the connection.
                 var wire = context.Response.Body;
                 context.Response.Body = new MemoryStream();
                 try
@@ -205,7 +221,7 @@ public sealed partial class ServiceNowSandbox : IDisposable
                     context.Response.Body = wire;
                 }
 
-                Log(new SandboxCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind) { Headers = headers });
+                Log(new SandboxCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind) { Headers = headers, ReceivedAt = received });
                 context.Abort();
                 return;
             }
@@ -215,12 +231,31 @@ public sealed partial class ServiceNowSandbox : IDisposable
                 context.Request.Headers[FaultHeader] = $"{fault.Kind}:{fault.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture)}";
             }
 
-            await next();
-            Log(new SandboxCall(method, path, query, _time.GetUtcNow(), context.Response.StatusCode, fault?.Kind) { Headers = headers });
+            if (!await RequestHolds.RunAsync(Holds.Match(method, path), context, next))
+            {
+                Log(new SandboxCall(method, path, query, _time.GetUtcNow(), 0, fault?.Kind) { Headers = headers, ReceivedAt = received });
+                context.Abort();
+                return;
+            }
+
+            Log(new SandboxCall(method, path, query, _time.GetUtcNow(), context.Response.StatusCode, fault?.Kind) { Headers = headers, ReceivedAt = received });
         }
         finally
         {
             Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    /// <summary>Waits like a server that never answers; ends early when the client gives up.</summary>
+    private static async Task StallAsync(TimeSpan stall, CancellationToken aborted)
+    {
+        try
+        {
+            await Task.Delay(stall, aborted);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client timed out first.
         }
     }
 

@@ -74,12 +74,35 @@ public sealed class AzuriteRunner : IAsyncDisposable
         return runner;
     }
 
-    /// <summary>Stops the emulator (intake must answer 503 meanwhile) without deleting its data.</summary>
-    public async Task StopAsync()
+    /// <summary>
+    /// Stops the emulator (intake must answer 503 meanwhile) without deleting its data. <paramref name="graceful"/>
+    /// sends SIGTERM first so a persistent Azurite saves what it holds (killed outright, it loses its last seconds of
+    /// writes, tables and queues included — which no real storage account does).
+    /// </summary>
+    public async Task StopAsync(bool graceful = false)
     {
         if (_process is { HasExited: false } process)
         {
-            process.Kill(entireProcessTree: true);
+            if (graceful && !OperatingSystem.IsWindows())
+            {
+                using var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                await term.WaitForExitAsync();
+                using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+                try
+                {
+                    await process.WaitForExitAsync(patience.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Did not stop in time: killed below.
+                }
+            }
+
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
             await process.WaitForExitAsync();
         }
 

@@ -32,6 +32,7 @@ public sealed class GrantFulfilledTests(GrantWorld f) : IClassFixture<GrantWorld
         var trail = await f.Host.TrailAsync(ticket.Ref);
         Assert.Empty(AuditChain.Verify(trail));
         Assert.Contains(trail, e => e.Kind == AuditKinds.ChangeApplied && e.Data["status"] == "Applied");
+        Assert.Contains(trail, e => e.Kind == AuditKinds.Decision && e.Data["policy"]!.StartsWith("sha256:", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -15,7 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 
-namespace IamFulfillment.EndToEnd.Tests.Infrastructure;
+namespace IamFulfillment.Testing;
 
 /// <summary>
 /// The standalone host, in this process, on a free loopback port, against a <see cref="SandboxWorld"/>: webhooks go
@@ -82,25 +82,8 @@ public sealed class HostUnderTest : IAsyncDisposable
     }
 
     /// <summary>Waits until the ticket's current round has finished (or is waiting/scheduled) and returns its state.</summary>
-    public async Task<TicketState> WaitForRoundAsync(TicketRef ticket, TimeSpan? timeout = null, Func<TicketState, bool>? until = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        var limit = timeout ?? TimeSpan.FromSeconds(30);
-        until ??= s => s.Phase is RoundPhase.Completed or RoundPhase.Scheduled;
-        TicketState? last = null;
-        while (deadline.Elapsed < limit)
-        {
-            last = await Store.GetAsync(ticket, CancellationToken.None);
-            if (last is not null && until(last) && last.LeaseOwner is null)
-            {
-                return last;
-            }
-
-            await Task.Delay(40);
-        }
-
-        throw new TimeoutException($"{ticket} did not finish within {limit.TotalSeconds:0} s (phase {last?.Phase}, outcome {last?.Outcome}).");
-    }
+    public Task<TicketState> WaitForRoundAsync(TicketRef ticket, TimeSpan? timeout = null, Func<TicketState, bool>? until = null) =>
+        TicketWaits.WaitForRoundAsync(Store, ticket, timeout, until);
 
     public Task<IReadOnlyList<AuditEvent>> TrailAsync(TicketRef ticket) => Store.ReadTrailAsync(ticket, CancellationToken.None);
 

@@ -1,12 +1,12 @@
 using IamFulfillment.Sandbox.Storage;
 
-namespace IamFulfillment.EndToEnd.Tests.Infrastructure;
+namespace IamFulfillment.Testing;
 
 /// <summary>
 /// One Azurite for the whole test run, as CI does (<c>.ci/run</c> sets <c>IAMF_TEST_STORAGE</c>): every world then
 /// shares it instead of starting a node process of its own. Each host still gets its own tables and queue.
 /// </summary>
-internal static class TestStorage
+public static class TestStorage
 {
     private static readonly Lazy<Task> Shared = new(StartAsync, LazyThreadSafetyMode.ExecutionAndPublication);
 

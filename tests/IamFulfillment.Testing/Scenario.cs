@@ -1,6 +1,6 @@
 using IamFulfillment.Sandbox.Demo;
 
-namespace IamFulfillment.EndToEnd.Tests.Infrastructure;
+namespace IamFulfillment.Testing;
 
 /// <summary>A fresh sandbox world with a host against it, for one test: tests never see each other's tickets or directory changes.</summary>
 public sealed class Scenario : IAsyncDisposable
