@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
+using IamFulfillment.Sandbox;
 using IamFulfillment.Sandbox.Demo;
 using IamFulfillment.Sandbox.Graph;
-using IamFulfillment.Sandbox.Jira;
-using IamFulfillment.Sandbox.ServiceNow;
 
 namespace IamFulfillment.Benchmarks;
 
@@ -107,7 +106,7 @@ public sealed class CallTracker : IDisposable
         }
     }
 
-    private void OnJira(JiraCall call)
+    private void OnJira(SandboxCall call)
     {
         Interlocked.Increment(ref _jira);
         Record(call.At, "Jira", $"{call.Method} {call.Path}");

@@ -5,11 +5,10 @@ using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Reliability.Tests.Infrastructure;
 using IamFulfillment.Sandbox.Demo;
-using IamFulfillment.Sandbox.Jira;
+using IamFulfillment.Sandbox;
 using IamFulfillment.Testing;
 using Xunit.Abstractions;
 using GraphSandbox = IamFulfillment.Sandbox.Graph;
-using SnFault = IamFulfillment.Sandbox.ServiceNow.SandboxFaultKind;
 
 namespace IamFulfillment.Reliability.Tests;
 
@@ -82,10 +81,10 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         var wait = TimeSpan.FromSeconds(2);
         var sn = Tickets.ServiceNowGrant(s.World, Tickets.NewEmployee(s.World));
         var jira = Tickets.JiraGrant(s.World, Tickets.NewEmployee(s.World), "engineering-wiki");
-        s.World.ServiceNow.Faults.Enqueue(SnFault.RateLimited, "GET", "/sc_req_item/" + sn.Key, retryAfterSeconds: 2);
-        s.World.ServiceNow.Faults.Enqueue(SnFault.RateLimited, "PATCH", "/sc_req_item/" + sn.Key, retryAfterSeconds: 2);
-        s.World.Jira!.Faults.Enqueue(JiraFaultKind.RateLimited, "GET", $"/rest/api/3/issue/{jira.Key}", retryAfterSeconds: 2);
-        s.World.Jira.Faults.Enqueue(JiraFaultKind.Unavailable, "POST", $"/issue/{jira.Key}/transitions", retryAfterSeconds: 2);
+        s.World.ServiceNow.Faults.Enqueue(SandboxFaultKind.RateLimited, "GET", "/sc_req_item/" + sn.Key, retryAfterSeconds: 2);
+        s.World.ServiceNow.Faults.Enqueue(SandboxFaultKind.RateLimited, "PATCH", "/sc_req_item/" + sn.Key, retryAfterSeconds: 2);
+        s.World.Jira!.Faults.Enqueue(SandboxFaultKind.RateLimited, "GET", $"/rest/api/3/issue/{jira.Key}", retryAfterSeconds: 2);
+        s.World.Jira.Faults.Enqueue(SandboxFaultKind.Unavailable, "POST", $"/issue/{jira.Key}/transitions", retryAfterSeconds: 2);
         var group = DemoOrganisation.Groups[Tickets.Entitlement];
         s.World.Graph.Faults.Next(FaultSettings.GraphThrottle("POST", $"/groups/{group}/members/$ref", wait), times: 2);
 
@@ -114,14 +113,14 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
             settings["ServiceNow:Retry:MaxRetryAfter"] = "00:00:01";
         });
         var sn = Tickets.ServiceNowGrant(s.World, Tickets.NewEmployee(s.World));
-        s.World.ServiceNow.Faults.Enqueue(SnFault.RateLimited, "GET", "/sc_req_item/" + sn.Key, retryAfterSeconds: 3);
+        s.World.ServiceNow.Faults.Enqueue(SandboxFaultKind.RateLimited, "GET", "/sc_req_item/" + sn.Key, retryAfterSeconds: 3);
 
         await Tickets.SendAsync(s.Host.Http, Tickets.Delivery(s.World, sn));
         await s.Host.WaitForRoundAsync(sn.Ref, TimeSpan.FromSeconds(60));
 
         var reads = s.World.ServiceNow.Calls.Where(c => c.Method == "GET" && c.Path.EndsWith("/sc_req_item/" + sn.Key, StringComparison.Ordinal)).OrderBy(c => c.ReceivedAt).ToList();
         var trail = await s.Host.TrailAsync(sn.Ref);
-        Assert.Equal(SnFault.RateLimited, reads[0].Fault);
+        Assert.Equal(SandboxFaultKind.RateLimited, reads[0].Fault);
         Assert.True(reads[1].ReceivedAt - reads[0].At >= TimeSpan.FromSeconds(3), $"read again after {(reads[1].ReceivedAt - reads[0].At).TotalMilliseconds:0} ms");
         Assert.Contains(trail, e => e.Kind == AuditKinds.Failure && e.Data["failure"]!.Contains("429", StringComparison.Ordinal));
         await ExactlyOnce.AssertAsync(s.World, s.Host.Store, [sn]);
@@ -132,7 +131,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
     {
         await using var s = await Scenario.StartAsync(settings => FaultSettings.ForFaults(settings));
         var sn = Tickets.ServiceNowGrant(s.World, Tickets.NewEmployee(s.World));
-        s.World.ServiceNow.Faults.Enqueue(SnFault.ServerError, "GET", "/sc_req_item/" + sn.Key, times: 6);
+        s.World.ServiceNow.Faults.Enqueue(SandboxFaultKind.ServerError, "GET", "/sc_req_item/" + sn.Key, times: 6);
 
         await Tickets.SendAsync(s.Host.Http, Tickets.Delivery(s.World, sn));
         await s.Host.WaitForRoundAsync(sn.Ref, TimeSpan.FromSeconds(60));

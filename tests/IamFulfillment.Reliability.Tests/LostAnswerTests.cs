@@ -1,10 +1,8 @@
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Reliability.Tests.Infrastructure;
 using IamFulfillment.Sandbox;
-using IamFulfillment.Sandbox.Jira;
 using IamFulfillment.Testing;
 using GraphSandbox = IamFulfillment.Sandbox.Graph;
-using SnFault = IamFulfillment.Sandbox.ServiceNow.SandboxFaultKind;
 
 namespace IamFulfillment.Reliability.Tests;
 
@@ -19,7 +17,7 @@ public sealed class LostAnswerTests
     {
         await using var s = await Scenario.StartAsync(settings => FaultSettings.ForFaults(settings));
         var ticket = Tickets.ServiceNowGrant(s.World, Tickets.NewEmployee(s.World));
-        s.World.ServiceNow.Faults.Enqueue(SnFault.LostAnswer, "PATCH", "/sc_req_item/" + ticket.Key);
+        s.World.ServiceNow.Faults.Enqueue(SandboxFaultKind.LostAnswer, "PATCH", "/sc_req_item/" + ticket.Key);
 
         await Tickets.SendAsync(s.Host.Http, Tickets.Delivery(s.World, ticket));
         await s.Host.WaitForRoundAsync(ticket.Ref, TimeSpan.FromSeconds(60));
@@ -36,7 +34,7 @@ public sealed class LostAnswerTests
     {
         await using var s = await Scenario.StartAsync(settings => FaultSettings.ForFaults(settings));
         var ticket = Tickets.JiraGrant(s.World, Tickets.NewEmployee(s.World));
-        s.World.Jira!.Faults.Enqueue(JiraFaultKind.LostAnswer, "POST", lostCall);
+        s.World.Jira!.Faults.Enqueue(SandboxFaultKind.LostAnswer, "POST", lostCall);
 
         await Tickets.SendAsync(s.Host.Http, Tickets.Delivery(s.World, ticket));
         await s.Host.WaitForRoundAsync(ticket.Ref, TimeSpan.FromSeconds(60));

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -7,7 +6,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using WireMock;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -56,14 +54,8 @@ public sealed class JiraSandboxOptions
 /// </summary>
 public sealed partial class JiraSandbox : IDisposable
 {
-    private const string FaultHeader = "X-IamF-Sandbox-Fault";
-
     private readonly WireMockServer _server;
-    private readonly ConcurrentQueue<JiraCall> _calls = new();
     private readonly Lock _gate = new();
-    private int _inFlight;
-    private int _peakConcurrency;
-    private long _latencyTicks;
     private TimeProvider _time;
 
     public JiraSandbox(JiraSandboxOptions? options = null)
@@ -71,7 +63,7 @@ public sealed partial class JiraSandbox : IDisposable
         ServiceNow.WireMockStartup.SkipPluginScan();
         Options = options ?? new JiraSandboxOptions();
         _time = Options.Time;
-        Faults = new JiraSandboxFaults(Options.FaultSeed);
+        FrontDoor = new SandboxFrontDoor(new SandboxFaults(Options.FaultSeed) { RandomFaultPathPrefix = "/rest/" }, () => _time);
         IntegrationUser = AddUser(Options.IntegrationDisplayName, Options.IntegrationEmail, accountId: Options.IntegrationAccountId, isAgent: true, apiToken: Options.IntegrationApiToken);
         SeedSystemFields();
         if (Options.DefaultWorkflow)
@@ -88,7 +80,7 @@ public sealed partial class JiraSandbox : IDisposable
             MaxRequestLogCount = 0,
             DisableJsonBodyParsing = true,
             DisableDeserializeFormUrlEncoded = true,
-            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(FrontAsync),
+            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(FrontDoor.InvokeAsync),
         };
         _server = WireMockServer.Start(settings);
         _server.Given(Request.Create().UsingAnyMethod()).RespondWith(Response.Create().WithCallback(HandleAsync));
@@ -100,10 +92,13 @@ public sealed partial class JiraSandbox : IDisposable
     /// <summary>The site's base address, e.g. http://127.0.0.1:51234 (use it as Jira:BaseUrl).</summary>
     public string Url { get; }
 
-    public JiraSandboxFaults Faults { get; }
+    /// <summary>Latency, faults, holds and the call log in front of the site.</summary>
+    public SandboxFrontDoor FrontDoor { get; }
+
+    public SandboxFaults Faults => FrontDoor.Faults;
 
     /// <summary>Requests a test holds at the front door (e.g. a write-back comment while the service is killed).</summary>
-    public RequestHolds Holds { get; } = new();
+    public RequestHolds Holds => FrontDoor.Holds;
 
     public JiraUser IntegrationUser { get; }
 
@@ -117,33 +112,31 @@ public sealed partial class JiraSandbox : IDisposable
     /// <summary>Fixed latency added to every call, as a real site's round trip would.</summary>
     public TimeSpan Latency
     {
-        get => TimeSpan.FromTicks(Interlocked.Read(ref _latencyTicks));
-        set => Interlocked.Exchange(ref _latencyTicks, value.Ticks);
+        get => FrontDoor.Latency;
+        set => FrontDoor.Latency = value;
     }
 
     /// <summary>Every call so far, oldest first.</summary>
-    public IReadOnlyList<JiraCall> Calls => [.. _calls];
+    public IReadOnlyList<SandboxCall> Calls => FrontDoor.Calls;
 
     /// <summary>The most calls in progress at once (shows whether a client makes independent calls in parallel).</summary>
-    public int PeakConcurrency => Volatile.Read(ref _peakConcurrency);
+    public int PeakConcurrency => FrontDoor.PeakConcurrency;
 
     /// <summary>Calls with this method whose path contains <paramref name="pathContains"/> (case-insensitive); faulted calls count too.</summary>
-    public int CallCount(string method, string? pathContains = null) =>
-        _calls.Count(c => string.Equals(c.Method, method, StringComparison.OrdinalIgnoreCase)
-            && (pathContains is null || c.Path.Contains(pathContains, StringComparison.OrdinalIgnoreCase)));
+    public int CallCount(string method, string? pathContains = null) => FrontDoor.CallCount(method, pathContains);
 
     /// <summary>Calls per "METHOD path-pattern" (issue keys and ids replaced by {key}/{id}), for the benchmark's round-trip count.</summary>
     public IReadOnlyDictionary<string, int> CallsByEndpoint() =>
-        _calls.GroupBy(c => $"{c.Method} {EndpointPattern(c.Path)}", StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        FrontDoor.Calls.GroupBy(c => $"{c.Method} {EndpointPattern(c.Path)}", StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
 
     /// <summary>Raised for every call as it is logged (after the latency and the handling), on the server's thread: keep handlers short.</summary>
-    public event Action<JiraCall>? CallLogged;
-
-    public void ResetCalls()
+    public event Action<SandboxCall>? CallLogged
     {
-        _calls.Clear();
-        Interlocked.Exchange(ref _peakConcurrency, 0);
+        add => FrontDoor.CallLogged += value;
+        remove => FrontDoor.CallLogged -= value;
     }
+
+    public void ResetCalls() => FrontDoor.ResetCalls();
 
     public void Dispose()
     {
@@ -151,101 +144,12 @@ public sealed partial class JiraSandbox : IDisposable
         _server.Dispose();
     }
 
-    private async Task FrontAsync(HttpContext context, Func<Task> next)
-    {
-        var inFlight = Interlocked.Increment(ref _inFlight);
-        for (var peak = Volatile.Read(ref _peakConcurrency); inFlight > peak; peak = Volatile.Read(ref _peakConcurrency))
-        {
-            if (Interlocked.CompareExchange(ref _peakConcurrency, inFlight, peak) == peak)
-            {
-                break;
-            }
-        }
-
-        try
-        {
-            var received = _time.GetUtcNow();
-            context.Request.Headers.Remove(FaultHeader);
-            var latency = Latency;
-            if (latency > TimeSpan.Zero)
-            {
-                await Task.Delay(latency, context.RequestAborted);
-            }
-
-            var method = context.Request.Method;
-            var path = context.Request.Path.Value ?? "/";
-            var query = context.Request.QueryString.Value ?? string.Empty;
-            var fault = Faults.Next(method, path);
-            if (fault?.Kind is JiraFaultKind.ConnectionReset or JiraFaultKind.Timeout)
-            {
-                if (fault.Kind == JiraFaultKind.Timeout)
-                {
-                    try
-                    {
-                        await Task.Delay(Faults.TimeoutStall, context.RequestAborted);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        // The client timed out first.
-                    }
-                }
-
-                Log(new JiraCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind) { ReceivedAt = received });
-                context.Abort();
-                return;
-            }
-
-            if (fault?.Kind == JiraFaultKind.LostAnswer)
-            {
-                // Let the sandbox act, keep the answer from the wire, then drop the connection.
-                var wire = context.Response.Body;
-                context.Response.Body = new MemoryStream();
-                try
-                {
-                    await next();
-                }
-                finally
-                {
-                    context.Response.Body = wire;
-                }
-
-                Log(new JiraCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind) { ReceivedAt = received });
-                context.Abort();
-                return;
-            }
-
-            if (fault is not null)
-            {
-                context.Request.Headers[FaultHeader] = $"{fault.Kind}:{fault.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture)}";
-            }
-
-            if (!await RequestHolds.RunAsync(Holds.Match(method, path), context, next))
-            {
-                Log(new JiraCall(method, path, query, _time.GetUtcNow(), 0, fault?.Kind) { ReceivedAt = received });
-                context.Abort();
-                return;
-            }
-
-            Log(new JiraCall(method, path, query, _time.GetUtcNow(), context.Response.StatusCode, fault?.Kind) { ReceivedAt = received });
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _inFlight);
-        }
-    }
-
-    private void Log(JiraCall call)
-    {
-        _calls.Enqueue(call);
-        CallLogged?.Invoke(call);
-    }
-
     private Task<IResponseMessage> HandleAsync(IRequestMessage request)
     {
         IResponseMessage response;
         try
         {
-            response = Header(request, FaultHeader) is { } fault ? FaultResponse(fault) : Route(request);
+            response = Header(request, SandboxFrontDoor.FaultHeader) is { } fault ? FaultResponse(fault) : Route(request);
         }
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
         {
@@ -257,15 +161,13 @@ public sealed partial class JiraSandbox : IDisposable
 
     private ResponseMessage FaultResponse(string fault)
     {
-        var parts = fault.Split(':');
-        var kind = Enum.Parse<JiraFaultKind>(parts[0]);
-        var retryAfter = int.Parse(parts[1], CultureInfo.InvariantCulture);
+        var (kind, retryAfter) = SandboxFrontDoor.ParseFault(fault);
         switch (kind)
         {
-            case JiraFaultKind.RateLimited or JiraFaultKind.RateLimitedResetOnly:
+            case SandboxFaultKind.RateLimited or SandboxFaultKind.RateLimitedResetOnly:
                 {
                     var response = Json(429, """{"errorMessages":["Rate limit exceeded."],"errors":{}}""");
-                    if (kind == JiraFaultKind.RateLimited)
+                    if (kind == SandboxFaultKind.RateLimited)
                     {
                         response.AddHeader("Retry-After", retryAfter.ToString(CultureInfo.InvariantCulture));
                     }
@@ -285,7 +187,7 @@ public sealed partial class JiraSandbox : IDisposable
                     return response;
                 }
 
-            case JiraFaultKind.Unavailable:
+            case SandboxFaultKind.Unavailable:
                 {
                     var response = Json(503, """{"errorMessages":["Service Unavailable"],"errors":{}}""");
                     response.AddHeader("Retry-After", retryAfter.ToString(CultureInfo.InvariantCulture));

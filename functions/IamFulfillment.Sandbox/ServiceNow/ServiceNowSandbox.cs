@@ -51,16 +51,11 @@ public sealed class ServiceNowSandboxOptions
 /// </summary>
 public sealed partial class ServiceNowSandbox : IDisposable
 {
-    private const string FaultHeader = "X-IamF-Sandbox-Fault";
     private const string NotFoundBody = """{"error":{"message":"No Record found","detail":"Record doesn't exist or ACL restricts the record retrieval"},"status":"failure"}""";
 
     private readonly WireMockServer _server;
-    private readonly ConcurrentQueue<SandboxCall> _calls = new();
     private readonly ConcurrentDictionary<string, string> _basicUsers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (string User, DateTimeOffset Expires)> _tokens = new(StringComparer.Ordinal);
-    private int _inFlight;
-    private int _peakConcurrency;
-    private long _latencyTicks;
     private TimeProvider _time;
 
     public ServiceNowSandbox(ServiceNowSandboxOptions? options = null)
@@ -68,7 +63,7 @@ public sealed partial class ServiceNowSandbox : IDisposable
         Options = options ?? new ServiceNowSandboxOptions();
         _time = Options.Time;
         Tables = new ServiceNowTables(() => _time.GetUtcNow());
-        Faults = new SandboxFaults(Options.FaultSeed);
+        FrontDoor = new SandboxFrontDoor(new SandboxFaults(Options.FaultSeed), () => _time, LoggedHeaders);
         _basicUsers[Options.IntegrationUserName] = Options.IntegrationPassword;
         IntegrationUserSysId = Tables.Insert("sys_user", new Dictionary<string, string?>
         {
@@ -83,7 +78,7 @@ public sealed partial class ServiceNowSandbox : IDisposable
             MaxRequestLogCount = 0,
             DisableJsonBodyParsing = true,
             DisableDeserializeFormUrlEncoded = true,
-            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(FrontAsync),
+            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(FrontDoor.InvokeAsync),
         };
         _server = WireMockServer.Start(settings);
         _server.Given(Request.Create().UsingAnyMethod()).RespondWith(Response.Create().WithCallback(Handle));
@@ -97,10 +92,13 @@ public sealed partial class ServiceNowSandbox : IDisposable
 
     public ServiceNowTables Tables { get; }
 
-    public SandboxFaults Faults { get; }
+    /// <summary>Latency, faults, holds and the call log in front of the instance.</summary>
+    public SandboxFrontDoor FrontDoor { get; }
+
+    public SandboxFaults Faults => FrontDoor.Faults;
 
     /// <summary>Requests a test holds at the front door (e.g. the write-back PATCH while the service is killed).</summary>
-    public RequestHolds Holds { get; } = new();
+    public RequestHolds Holds => FrontDoor.Holds;
 
     public string IntegrationUserSysId { get; }
 
@@ -114,32 +112,27 @@ public sealed partial class ServiceNowSandbox : IDisposable
     /// <summary>Fixed latency added to every call, as a real instance's round trip would.</summary>
     public TimeSpan Latency
     {
-        get => TimeSpan.FromTicks(Interlocked.Read(ref _latencyTicks));
-        set => Interlocked.Exchange(ref _latencyTicks, value.Ticks);
+        get => FrontDoor.Latency;
+        set => FrontDoor.Latency = value;
     }
 
-    /// <summary>How many calls <see cref="Calls"/> keeps (the oldest are dropped), so long benchmark runs stay small.</summary>
-    public int MaxCallLog { get; set; } = 100_000;
-
-    /// <summary>Every call so far (up to <see cref="MaxCallLog"/>), oldest first.</summary>
-    public IReadOnlyList<SandboxCall> Calls => [.. _calls];
+    /// <summary>Every call so far (up to <see cref="SandboxFrontDoor.MaxCallLog"/>), oldest first.</summary>
+    public IReadOnlyList<SandboxCall> Calls => FrontDoor.Calls;
 
     /// <summary>The most calls that were in progress at once (shows whether a client runs calls in parallel).</summary>
-    public int PeakConcurrency => Volatile.Read(ref _peakConcurrency);
+    public int PeakConcurrency => FrontDoor.PeakConcurrency;
 
     /// <summary>Calls with this method whose path contains <paramref name="pathContains"/> (case-insensitive).</summary>
-    public int CallCount(string method, string? pathContains = null) =>
-        _calls.Count(c => string.Equals(c.Method, method, StringComparison.OrdinalIgnoreCase)
-            && (pathContains is null || c.Path.Contains(pathContains, StringComparison.OrdinalIgnoreCase)));
+    public int CallCount(string method, string? pathContains = null) => FrontDoor.CallCount(method, pathContains);
 
     /// <summary>Raised for every call as it is logged (after the latency and the handling), on the server's thread: keep handlers short.</summary>
-    public event Action<SandboxCall>? CallLogged;
-
-    public void ResetCalls()
+    public event Action<SandboxCall>? CallLogged
     {
-        _calls.Clear();
-        Interlocked.Exchange(ref _peakConcurrency, 0);
+        add => FrontDoor.CallLogged += value;
+        remove => FrontDoor.CallLogged -= value;
     }
+
+    public void ResetCalls() => FrontDoor.ResetCalls();
 
     /// <summary>Lets another user call the API with Basic auth (e.g. a person editing a ticket through REST).</summary>
     public void AddApiUser(string userName, string password) => _basicUsers[userName] = password;
@@ -156,117 +149,24 @@ public sealed partial class ServiceNowSandbox : IDisposable
         _server.Dispose();
     }
 
-    private async Task FrontAsync(HttpContext context, Func<Task> next)
+    /// <summary>The request headers that matter to the Table API, logged with each call; of Authorization only its scheme.</summary>
+    private static IReadOnlyDictionary<string, string> LoggedHeaders(HttpRequest request)
     {
-        var inFlight = Interlocked.Increment(ref _inFlight);
-        for (var peak = Volatile.Read(ref _peakConcurrency); inFlight > peak; peak = Volatile.Read(ref _peakConcurrency))
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var name in new[] { "Accept", "Content-Type", "X-no-response-body" })
         {
-            if (Interlocked.CompareExchange(ref _peakConcurrency, inFlight, peak) == peak)
+            if (request.Headers.TryGetValue(name, out var value))
             {
-                break;
+                headers[name] = value.ToString();
             }
         }
 
-        try
+        if (request.Headers.Authorization.ToString() is { Length: > 0 } authorization)
         {
-            var received = _time.GetUtcNow();
-            context.Request.Headers.Remove(FaultHeader);
-            var latency = Latency;
-            if (latency > TimeSpan.Zero)
-            {
-                await Task.Delay(latency, context.RequestAborted);
-            }
-
-            var method = context.Request.Method;
-            var path = context.Request.Path.Value ?? "/";
-            var query = context.Request.QueryString.Value ?? string.Empty;
-            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            foreach (var name in new[] { "Accept", "Content-Type", "X-no-response-body" })
-            {
-                if (context.Request.Headers.TryGetValue(name, out var value))
-                {
-                    headers[name] = value.ToString();
-                }
-            }
-
-            if (context.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization)
-            {
-                headers["Authorization"] = authorization.Split(' ')[0];
-            }
-
-            var fault = Faults.Next(method, path);
-            if (fault?.Kind is SandboxFaultKind.ConnectionReset or SandboxFaultKind.Timeout)
-            {
-                if (fault.Kind == SandboxFaultKind.Timeout)
-                {
-                    await StallAsync(Faults.TimeoutStall, context.RequestAborted);
-                }
-
-                Log(new SandboxCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind) { Headers = headers, ReceivedAt = received });
-                context.Abort();
-                return;
-            }
-
-            if (fault?.Kind == SandboxFaultKind.LostAnswer)
-            {
-                // Let the sandbox act, keep the answer from the wire, then drop the connection.
-                var wire = context.Response.Body;
-                context.Response.Body = new MemoryStream();
-                try
-                {
-                    await next();
-                }
-                finally
-                {
-                    context.Response.Body = wire;
-                }
-
-                Log(new SandboxCall(method, path, query, _time.GetUtcNow(), 0, fault.Kind) { Headers = headers, ReceivedAt = received });
-                context.Abort();
-                return;
-            }
-
-            if (fault is not null)
-            {
-                context.Request.Headers[FaultHeader] = $"{fault.Kind}:{fault.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture)}";
-            }
-
-            if (!await RequestHolds.RunAsync(Holds.Match(method, path), context, next))
-            {
-                Log(new SandboxCall(method, path, query, _time.GetUtcNow(), 0, fault?.Kind) { Headers = headers, ReceivedAt = received });
-                context.Abort();
-                return;
-            }
-
-            Log(new SandboxCall(method, path, query, _time.GetUtcNow(), context.Response.StatusCode, fault?.Kind) { Headers = headers, ReceivedAt = received });
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _inFlight);
-        }
-    }
-
-    /// <summary>Waits like a server that never answers; ends early when the client gives up.</summary>
-    private static async Task StallAsync(TimeSpan stall, CancellationToken aborted)
-    {
-        try
-        {
-            await Task.Delay(stall, aborted);
-        }
-        catch (OperationCanceledException)
-        {
-            // The client timed out first.
-        }
-    }
-
-    private void Log(SandboxCall call)
-    {
-        _calls.Enqueue(call);
-        while (_calls.Count > MaxCallLog && _calls.TryDequeue(out _))
-        {
+            headers["Authorization"] = authorization.Split(' ')[0];
         }
 
-        CallLogged?.Invoke(call);
+        return headers;
     }
 
     private IResponseMessage Handle(IRequestMessage request)
@@ -285,7 +185,7 @@ public sealed partial class ServiceNowSandbox : IDisposable
     {
         var method = request.Method.ToUpperInvariant();
         var path = request.AbsolutePath;
-        if (Header(request, FaultHeader) is { } fault)
+        if (Header(request, SandboxFrontDoor.FaultHeader) is { } fault)
         {
             return FaultResponse(fault);
         }
@@ -493,9 +393,7 @@ public sealed partial class ServiceNowSandbox : IDisposable
 
     private ResponseMessage FaultResponse(string fault)
     {
-        var parts = fault.Split(':');
-        var kind = Enum.Parse<SandboxFaultKind>(parts[0]);
-        var retryAfter = int.Parse(parts[1], CultureInfo.InvariantCulture);
+        var (kind, retryAfter) = SandboxFrontDoor.ParseFault(fault);
         switch (kind)
         {
             case SandboxFaultKind.RateLimited or SandboxFaultKind.RateLimitedResetOnly:

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using IamFulfillment.Sandbox;
 using IamFulfillment.Connectors.Jira;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Intake;
@@ -201,9 +202,9 @@ public sealed partial class JiraContractWorld : ITicketSystemWorld
     {
         var kind = fault switch
         {
-            ContractFault.RateLimited => JiraFaultKind.RateLimited,
-            ContractFault.RateLimitedResetOnly => JiraFaultKind.RateLimitedResetOnly,
-            _ => JiraFaultKind.LostAnswer,
+            ContractFault.RateLimited => SandboxFaultKind.RateLimited,
+            ContractFault.RateLimitedResetOnly => SandboxFaultKind.RateLimitedResetOnly,
+            _ => SandboxFaultKind.LostAnswer,
         };
         var (method, path) = Target(call);
         Sandbox.Faults.Enqueue(kind, method, path, retryAfterSeconds: retryAfterSeconds);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using IamFulfillment.Sandbox;
 using IamFulfillment.Connectors.ServiceNow;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Intake;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Policy;
 using IamFulfillment.Core.Ports;
-using IamFulfillment.Sandbox.Jira;
+using IamFulfillment.Sandbox;
 using Microsoft.Extensions.Time.Testing;
 
 namespace IamFulfillment.Connectors.Tests.Jira;
@@ -21,7 +21,7 @@ public sealed class JiraReliabilityTests : IDisposable
         _world.Sandbox.Time = clock;
         var key = _world.CreateAccessRequest();
         var connector = _world.Connector(time: clock);
-        _world.Sandbox.Faults.Enqueue(JiraFaultKind.RateLimited, "GET", "/approval", retryAfterSeconds: 3);
+        _world.Sandbox.Faults.Enqueue(SandboxFaultKind.RateLimited, "GET", "/approval", retryAfterSeconds: 3);
 
         var read = connector.ReadAsync(key, CancellationToken.None);
         await WaitForAsync(() => _world.Sandbox.Calls.Any(c => c.Status == 429));
@@ -41,7 +41,7 @@ public sealed class JiraReliabilityTests : IDisposable
         _world.Sandbox.Time = clock;
         var key = _world.CreateAccessRequest();
         var connector = _world.Connector(time: clock);
-        _world.Sandbox.Faults.Enqueue(JiraFaultKind.RateLimitedResetOnly, "GET", "/rest/api/3/issue/", retryAfterSeconds: 1);
+        _world.Sandbox.Faults.Enqueue(SandboxFaultKind.RateLimitedResetOnly, "GET", "/rest/api/3/issue/", retryAfterSeconds: 1);
 
         var read = connector.ReadAsync(key, CancellationToken.None);
         await WaitForAsync(() => _world.Sandbox.Calls.Any(c => c.Status == 429));
@@ -61,7 +61,7 @@ public sealed class JiraReliabilityTests : IDisposable
         _world.Sandbox.Time = clock;
         var key = _world.CreateAccessRequest();
         var connector = _world.Connector(time: clock);
-        _world.Sandbox.Faults.Enqueue(JiraFaultKind.RateLimitedResetOnly, "GET", "/rest/servicedeskapi/request/HR-1", retryAfterSeconds: 80);
+        _world.Sandbox.Faults.Enqueue(SandboxFaultKind.RateLimitedResetOnly, "GET", "/rest/servicedeskapi/request/HR-1", retryAfterSeconds: 80);
 
         var error = await Assert.ThrowsAsync<TransientConnectorException>(() => connector.ReadAsync(key, CancellationToken.None));
 
@@ -71,10 +71,10 @@ public sealed class JiraReliabilityTests : IDisposable
     }
 
     [Theory]
-    [InlineData(JiraFaultKind.ServerError)]
-    [InlineData(JiraFaultKind.Unavailable)]
-    [InlineData(JiraFaultKind.ConnectionReset)]
-    public async Task TransientFailureOnARead_IsRetried(JiraFaultKind fault)
+    [InlineData(SandboxFaultKind.ServerError)]
+    [InlineData(SandboxFaultKind.Unavailable)]
+    [InlineData(SandboxFaultKind.ConnectionReset)]
+    public async Task TransientFailureOnARead_IsRetried(SandboxFaultKind fault)
     {
         var key = _world.CreateAccessRequest();
         _world.Sandbox.Faults.RetryAfterSeconds = 0;
@@ -92,7 +92,7 @@ public sealed class JiraReliabilityTests : IDisposable
         var key = _world.CreateAccessRequest();
         var connector = _world.Connector();
         var ticket = await connector.ReadAsync(key, CancellationToken.None);
-        _world.Sandbox.Faults.Enqueue(JiraFaultKind.ServerError, "POST", "/comment");
+        _world.Sandbox.Faults.Enqueue(SandboxFaultKind.ServerError, "POST", "/comment");
 
         var error = await Assert.ThrowsAsync<TransientConnectorException>(() => connector.WriteBackAsync(ticket,
             new WriteBack { Outcome = Outcome.NeedsInfo, ChangeState = false, CustomerComment = "Please add an end date.", Marker = Marker }, CancellationToken.None));
@@ -107,7 +107,7 @@ public sealed class JiraReliabilityTests : IDisposable
         var key = _world.CreateAccessRequest();
         var connector = _world.Connector();
         var ticket = await connector.ReadAsync(key, CancellationToken.None);
-        _world.Sandbox.Faults.Enqueue(JiraFaultKind.RateLimited, "POST", "/comment", retryAfterSeconds: 0);
+        _world.Sandbox.Faults.Enqueue(SandboxFaultKind.RateLimited, "POST", "/comment", retryAfterSeconds: 0);
 
         await connector.WriteBackAsync(ticket, new WriteBack { Outcome = Outcome.NeedsInfo, ChangeState = false, CustomerComment = "Please add an end date.", Marker = Marker }, CancellationToken.None);
 
@@ -122,7 +122,7 @@ public sealed class JiraReliabilityTests : IDisposable
         var connector = _world.Connector();
         var ticket = await connector.ReadAsync(key, CancellationToken.None);
         _world.Sandbox.ResetCalls();
-        _world.Sandbox.Faults.Enqueue(JiraFaultKind.LostAnswer, "POST", "/transitions");
+        _world.Sandbox.Faults.Enqueue(SandboxFaultKind.LostAnswer, "POST", "/transitions");
 
         var receipt = await connector.WriteBackAsync(ticket, new WriteBack { Outcome = Outcome.Fulfilled, CustomerComment = "Done.", Marker = Marker }, CancellationToken.None);
 
@@ -138,7 +138,7 @@ public sealed class JiraReliabilityTests : IDisposable
         var key = _world.CreateAccessRequest();
         var connector = _world.Connector();
         var ticket = await connector.ReadAsync(key, CancellationToken.None);
-        _world.Sandbox.Faults.Enqueue(JiraFaultKind.LostAnswer, "POST", "/comment");
+        _world.Sandbox.Faults.Enqueue(SandboxFaultKind.LostAnswer, "POST", "/comment");
 
         await Assert.ThrowsAsync<TransientConnectorException>(() => connector.WriteBackAsync(ticket,
             new WriteBack { Outcome = Outcome.NeedsInfo, ChangeState = false, InternalNote = "Interim.", Marker = Marker }, CancellationToken.None));

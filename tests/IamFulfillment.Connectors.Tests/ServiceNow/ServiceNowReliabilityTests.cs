@@ -1,6 +1,6 @@
-using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Ports;
-using IamFulfillment.Sandbox.ServiceNow;
+using IamFulfillment.Sandbox;
+using IamFulfillment.Core.Decisions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace IamFulfillment.Connectors.Tests.ServiceNow;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using IamFulfillment.Sandbox;
 using IamFulfillment.Connectors.ServiceNow;
 using IamFulfillment.Sandbox.ServiceNow;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,5 @@
+using IamFulfillment.Sandbox;
 using IamFulfillment.Sandbox.Demo;
-using IamFulfillment.Sandbox.Jira;
 using GraphFault = IamFulfillment.Sandbox.Graph;
 
 namespace IamFulfillment.Reliability.Tests.Infrastructure;
@@ -84,10 +84,10 @@ public static class FaultSettings
         var checkedCount = 0;
         var snWait = TimeSpan.FromSeconds(world.ServiceNow.Faults.RetryAfterSeconds);
         var sn = world.ServiceNow.Calls.Select(c => (Key: $"{c.Method} {c.Path}{c.Query}", c.ReceivedAt, c.At,
-            Wait: c.Fault == Sandbox.ServiceNow.SandboxFaultKind.RateLimited ? snWait : (TimeSpan?)null)).ToList();
+            Wait: c.Fault == SandboxFaultKind.RateLimited ? snWait : (TimeSpan?)null)).ToList();
         var jiraWait = TimeSpan.FromSeconds(world.Jira?.Faults.RetryAfterSeconds ?? 0);
         var jira = (world.Jira?.Calls ?? []).Select(c => (Key: $"{c.Method} {c.Path}{c.Query}", c.ReceivedAt, c.At,
-            Wait: c.Fault is JiraFaultKind.RateLimited or JiraFaultKind.Unavailable ? jiraWait : (TimeSpan?)null)).ToList();
+            Wait: c.Fault is SandboxFaultKind.RateLimited or SandboxFaultKind.Unavailable ? jiraWait : (TimeSpan?)null)).ToList();
         foreach (var (name, calls) in new[] { ("ServiceNow", sn), ("Jira", jira) })
         {
             // A Jira write-back posts its customer comment and its internal note to the same path at once: those two are not one call repeated.

@@ -1,20 +1,21 @@
-namespace IamFulfillment.Sandbox.ServiceNow;
+namespace IamFulfillment.Sandbox;
 
+/// <summary>The faults the ServiceNow and Jira sandboxes inject; each sandbox answers them in its platform's dialect.</summary>
 public enum SandboxFaultKind
 {
-    /// <summary>429 with Retry-After (seconds), X-RateLimit-Reset (UNIX time) and the platform's error body.</summary>
+    /// <summary>429 with Retry-After (seconds), X-RateLimit-Reset (ServiceNow: UNIX time; Jira: ISO minute) and the platform's error body.</summary>
     RateLimited,
 
     /// <summary>500 Internal Server Error.</summary>
     ServerError,
 
-    /// <summary>503 Service Unavailable.</summary>
+    /// <summary>503 Service Unavailable (Jira adds Retry-After).</summary>
     Unavailable,
 
     /// <summary>The connection is aborted without an answer: the client sees a transport error.</summary>
     ConnectionReset,
 
-    /// <summary>401 as if the credentials were rejected.</summary>
+    /// <summary>401 as if the credentials were rejected (ServiceNow).</summary>
     Unauthorized,
 
     /// <summary>429 that names only X-RateLimit-Reset (UNIX seconds), no Retry-After: the client has to read the reset time.</summary>
@@ -30,8 +31,8 @@ public enum SandboxFaultKind
 public sealed record SandboxFault(SandboxFaultKind Kind, int RetryAfterSeconds);
 
 /// <summary>
-/// One call the sandbox answered (or dropped, <see cref="Status"/> 0), with the request headers that matter to
-/// the Table API: Accept, Content-Type, X-no-response-body, and the Authorization scheme (never its value).
+/// One call a ticket-system sandbox answered (or dropped, <see cref="Status"/> 0), with the request headers that
+/// sandbox logs (ServiceNow: Accept, Content-Type, X-no-response-body and the Authorization scheme, never its value).
 /// </summary>
 public sealed record SandboxCall(string Method, string Path, string Query, DateTimeOffset At, int Status, SandboxFaultKind? Fault)
 {
@@ -47,7 +48,7 @@ public sealed record SandboxCall(string Method, string Path, string Query, DateT
 /// </summary>
 public sealed class SandboxFaults
 {
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private readonly List<Scripted> _scripted = [];
     private Random _random;
 
@@ -71,10 +72,10 @@ public sealed class SandboxFaults
     /// <summary>How long a <see cref="SandboxFaultKind.Timeout"/> keeps the client waiting before the connection is dropped.</summary>
     public TimeSpan TimeoutStall { get; set; } = TimeSpan.FromSeconds(35);
 
-    /// <summary>Retry-After sent with random 429s (and scripted ones that do not say).</summary>
+    /// <summary>Retry-After of random 429 (and Jira 503) answers, and of scripted ones that do not say.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 
-    /// <summary>Random faults hit only paths starting with this (the Table API by default, not the token endpoint).</summary>
+    /// <summary>Random faults hit only paths starting with this (ServiceNow: the Table API, not the token endpoint; Jira: the REST APIs).</summary>
     public string RandomFaultPathPrefix { get; set; } = "/api/now/";
 
     /// <summary>Makes the next <paramref name="times"/> calls that match <paramref name="method"/> and <paramref name="pathContains"/> fail.</summary>
@@ -147,25 +148,25 @@ public sealed class SandboxFaults
 
             if ((draw -= ServerErrorProbability) < 0)
             {
-                return new SandboxFault(SandboxFaultKind.ServerError, 0);
+                return new SandboxFault(SandboxFaultKind.ServerError, RetryAfterSeconds);
             }
 
             if ((draw -= UnavailableProbability) < 0)
             {
-                return new SandboxFault(SandboxFaultKind.Unavailable, 0);
+                return new SandboxFault(SandboxFaultKind.Unavailable, RetryAfterSeconds);
             }
 
             if ((draw -= ConnectionResetProbability) < 0)
             {
-                return new SandboxFault(SandboxFaultKind.ConnectionReset, 0);
+                return new SandboxFault(SandboxFaultKind.ConnectionReset, RetryAfterSeconds);
             }
 
             if ((draw -= LostAnswerProbability) < 0)
             {
-                return new SandboxFault(SandboxFaultKind.LostAnswer, 0);
+                return new SandboxFault(SandboxFaultKind.LostAnswer, RetryAfterSeconds);
             }
 
-            return draw - TimeoutProbability < 0 ? new SandboxFault(SandboxFaultKind.Timeout, 0) : null;
+            return draw - TimeoutProbability < 0 ? new SandboxFault(SandboxFaultKind.Timeout, RetryAfterSeconds) : null;
         }
     }
 
