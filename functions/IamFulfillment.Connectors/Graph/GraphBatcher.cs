@@ -51,6 +51,13 @@ internal sealed partial class GraphBatcher : IDisposable
     private int _inFlight;
     private bool _disposed;
 
+    // In a burst (rate-detected, not Graph:BatchingMinRate 0) a partial batch with nothing in flight lingers this long,
+    // real time: the callers of the batch just answered are enqueueing their next requests, and without the pause
+    // the first of them would go out alone and split every wave in two.
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(5);
+    private bool _burst;
+    private LingerState _linger;
+
     public GraphBatcher(Uri baseUri, int maxBatchSize, int maxConcurrentCalls, int batchingMinRate, RetryOptions retry, TimeProvider time, ILogger logger, Sender send)
     {
         _baseUri = new Uri(baseUri.AbsoluteUri.TrimEnd('/') + "/");
@@ -78,7 +85,8 @@ internal sealed partial class GraphBatcher : IDisposable
             // At a quiet rate requests go out at once, so a lone ticket's parallel lookups cost one round trip; in a
             // burst (a bulk leaver event) they queue and gather into batches while calls are in flight.
             var quiet = !AboveBatchingRate();
-            alone = _queue.Count == 0 && (_inFlight == 0 || (quiet && _inFlight < _maxConcurrentCalls));
+            _burst = !quiet && _batchingMinRate > 0;
+            alone = _queue.Count == 0 && ((_inFlight == 0 && !_burst) || (quiet && _inFlight < _maxConcurrentCalls));
             if (alone)
             {
                 _inFlight++;
@@ -245,6 +253,11 @@ internal sealed partial class GraphBatcher : IDisposable
             while (!_disposed && _queue.Count > 0 && _inFlight < _maxConcurrentCalls
                 && (_inFlight == 0 || _queue.Count >= _maxBatchSize))
             {
+                if (_inFlight == 0 && _queue.Count < _maxBatchSize && _burst && StillLingering())
+                {
+                    break;
+                }
+
                 var batch = new List<Pending>(Math.Min(_queue.Count, _maxBatchSize));
                 while (batch.Count < _maxBatchSize && _queue.First is { } node)
                 {
@@ -267,6 +280,38 @@ internal sealed partial class GraphBatcher : IDisposable
         foreach (var batch in batches ?? [])
         {
             _ = DispatchAsync(batch);
+        }
+    }
+
+    private enum LingerState
+    {
+        None,
+        Running,
+        Over,
+    }
+
+    /// <summary>Starts the linger of a partial batch (a pump follows when it ends) or tells whether it is still running; under the gate.</summary>
+    private bool StillLingering()
+    {
+        switch (_linger)
+        {
+            case LingerState.None:
+                _linger = LingerState.Running;
+                _ = Task.Delay(Linger).ContinueWith(_ =>
+                {
+                    lock (_gate)
+                    {
+                        _linger = LingerState.Over;
+                    }
+
+                    Pump();
+                }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                return true;
+            case LingerState.Running:
+                return true;
+            default:
+                _linger = LingerState.None;
+                return false;
         }
     }
 
