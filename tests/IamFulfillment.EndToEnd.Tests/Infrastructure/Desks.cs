@@ -1,4 +1,5 @@
 using System.Globalization;
+using IamFulfillment.Connectors.ServiceNow;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Processing;
 using IamFulfillment.Sandbox.Demo;
@@ -120,21 +121,8 @@ public abstract class DeskTicket
 
 public sealed class ServiceNowDesk(SandboxWorld world) : Desk(world)
 {
-    private static readonly Dictionary<string, string> Variables = new(StringComparer.Ordinal)
-    {
-        [RequestFields.Entitlements] = "entitlements",
-        [RequestFields.Justification] = "business_justification",
-        [RequestFields.StartDate] = "start_date",
-        [RequestFields.EndDate] = "end_date",
-        [RequestFields.EffectiveDate] = "effective_date",
-        [RequestFields.TerminationDate] = "termination_date",
-        [RequestFields.TimeZone] = "time_zone",
-        [RequestFields.EmployeeNumber] = "employee_number",
-        [RequestFields.VerificationMethod] = "verification_method",
-        [RequestFields.VerifiedBy] = "verified_by",
-        [RequestFields.VerifiedAt] = "verified_at",
-        [RequestFields.Reason] = "reason",
-    };
+    // The form is filled in with the catalog variables the host's default field map reads.
+    private static readonly IReadOnlyDictionary<string, string> Variables = ServiceNowFieldMap.DefaultVariables;
 
     private static readonly Dictionary<string, int> Types = new(StringComparer.Ordinal)
     {
