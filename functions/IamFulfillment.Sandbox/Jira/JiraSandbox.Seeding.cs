@@ -319,7 +319,7 @@ public sealed partial class JiraSandbox
 
     private string NextId() => (++_nextId).ToString(CultureInfo.InvariantCulture);
 
-    private DateTimeOffset Now() => _time.GetUtcNow();
+    private DateTimeOffset Now() => Time.GetUtcNow();
 
     private JiraIssue Issue(string keyOrId) =>
         _issues.TryGetValue(keyOrId, out var issue) ? issue

@@ -1,16 +1,9 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
 using WireMock;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-using WireMock.Server;
-using WireMock.Settings;
 using WireMock.Types;
 using WireMock.Util;
 
@@ -52,18 +45,14 @@ public sealed class JiraSandboxOptions
 /// comments, a workflow with named transitions and the changelog. A small middleware in front adds fixed latency,
 /// injects faults (429 with Retry-After and ISO X-RateLimit-Reset, 500, 503, connection resets) and logs every call.
 /// </summary>
-public sealed partial class JiraSandbox : IDisposable
+public sealed partial class JiraSandbox : TicketSystemSandbox
 {
-    private readonly WireMockServer _server;
     private readonly Lock _gate = new();
-    private TimeProvider _time;
 
     public JiraSandbox(JiraSandboxOptions? options = null)
+        : base((options ??= new JiraSandboxOptions()).Time, new SandboxFaults(options.FaultSeed) { RandomFaultPathPrefix = "/rest/" })
     {
-        ServiceNow.WireMockStartup.SkipPluginScan();
-        Options = options ?? new JiraSandboxOptions();
-        _time = Options.Time;
-        FrontDoor = new SandboxFrontDoor(new SandboxFaults(Options.FaultSeed) { RandomFaultPathPrefix = "/rest/" }, () => _time);
+        Options = options;
         IntegrationUser = AddUser(Options.IntegrationDisplayName, Options.IntegrationEmail, accountId: Options.IntegrationAccountId, isAgent: true, apiToken: Options.IntegrationApiToken);
         SeedSystemFields();
         if (Options.DefaultWorkflow)
@@ -71,78 +60,16 @@ public sealed partial class JiraSandbox : IDisposable
             SeedDefaultWorkflow();
         }
 
-        ServiceNow.WireMockStartup.SkipPluginScan();
-        var port = FreePort();
-        var settings = new WireMockServerSettings
-        {
-            Urls = [$"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"],
-            StartAdminInterface = false,
-            MaxRequestLogCount = 0,
-            DisableJsonBodyParsing = true,
-            DisableDeserializeFormUrlEncoded = true,
-            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(FrontDoor.InvokeAsync),
-        };
-        _server = WireMockServer.Start(settings);
-        _server.Given(Request.Create().UsingAnyMethod()).RespondWith(Response.Create().WithCallback(HandleAsync));
-        Url = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
+        Start(null, HandleAsync);
     }
 
     public JiraSandboxOptions Options { get; }
 
-    /// <summary>The site's base address, e.g. http://127.0.0.1:51234 (use it as Jira:BaseUrl).</summary>
-    public string Url { get; }
-
-    /// <summary>Latency, faults, holds and the call log in front of the site.</summary>
-    public SandboxFrontDoor FrontDoor { get; }
-
-    public SandboxFaults Faults => FrontDoor.Faults;
-
-    /// <summary>Requests a test holds at the front door (e.g. a write-back comment while the service is killed).</summary>
-    public RequestHolds Holds => FrontDoor.Holds;
-
     public JiraUser IntegrationUser { get; }
-
-    /// <summary>The sandbox clock; replace it (e.g. with a fake) to control every time it writes.</summary>
-    public TimeProvider Time
-    {
-        get => _time;
-        set => _time = value;
-    }
-
-    /// <summary>Fixed latency added to every call, as a real site's round trip would.</summary>
-    public TimeSpan Latency
-    {
-        get => FrontDoor.Latency;
-        set => FrontDoor.Latency = value;
-    }
-
-    /// <summary>Every call so far, oldest first.</summary>
-    public IReadOnlyList<SandboxCall> Calls => FrontDoor.Calls;
-
-    /// <summary>The most calls in progress at once (shows whether a client makes independent calls in parallel).</summary>
-    public int PeakConcurrency => FrontDoor.PeakConcurrency;
-
-    /// <summary>Calls with this method whose path contains <paramref name="pathContains"/> (case-insensitive); faulted calls count too.</summary>
-    public int CallCount(string method, string? pathContains = null) => FrontDoor.CallCount(method, pathContains);
 
     /// <summary>Calls per "METHOD path-pattern" (issue keys and ids replaced by {key}/{id}), for the benchmark's round-trip count.</summary>
     public IReadOnlyDictionary<string, int> CallsByEndpoint() =>
         FrontDoor.Calls.GroupBy(c => $"{c.Method} {EndpointPattern(c.Path)}", StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-
-    /// <summary>Raised for every call as it is logged (after the latency and the handling), on the server's thread: keep handlers short.</summary>
-    public event Action<SandboxCall>? CallLogged
-    {
-        add => FrontDoor.CallLogged += value;
-        remove => FrontDoor.CallLogged -= value;
-    }
-
-    public void ResetCalls() => FrontDoor.ResetCalls();
-
-    public void Dispose()
-    {
-        Holds.DropAll();
-        _server.Dispose();
-    }
 
     private Task<IResponseMessage> HandleAsync(IRequestMessage request)
     {
@@ -173,7 +100,7 @@ public sealed partial class JiraSandbox : IDisposable
                     }
 
                     // The reset is given to the minute: round up, so it is never earlier than Retry-After.
-                    var reset = _time.GetUtcNow().AddSeconds(retryAfter).ToUniversalTime();
+                    var reset = Time.GetUtcNow().AddSeconds(retryAfter).ToUniversalTime();
                     var minute = new DateTimeOffset(reset.Year, reset.Month, reset.Day, reset.Hour, reset.Minute, 0, TimeSpan.Zero);
                     if (minute < reset)
                     {
@@ -200,13 +127,6 @@ public sealed partial class JiraSandbox : IDisposable
     }
 
     private static string EndpointPattern(string path) => IssueSegment().Replace(path, "/{key}");
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static string? Header(IRequestMessage request, string name)
     {

@@ -39,7 +39,7 @@ public sealed partial class JiraSandbox
             var actor = _users.TryGetValue(issue.LastActorId, out var a) ? a : _users[issue.CreatorId];
             var payload = new JsonObject
             {
-                ["timestamp"] = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+                ["timestamp"] = Time.GetUtcNow().ToUnixTimeMilliseconds(),
                 ["webhookEvent"] = webhookEvent,
                 ["issue_event_type_name"] = webhookEvent == "jira:issue_created" ? "issue_created" : issue.LastEventType,
                 ["user"] = WebhookUser(actor),

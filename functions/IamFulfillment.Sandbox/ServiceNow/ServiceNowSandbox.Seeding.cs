@@ -75,7 +75,7 @@ public sealed partial class ServiceNowSandbox
             ["number"] = number, ["request"] = request, ["cat_item"] = seed.CatalogItem, ["requested_for"] = seed.RequestedFor,
             ["opened_by"] = seed.OpenedBy, ["state"] = seed.State, ["approval"] = seed.Approval, ["active"] = "true", ["quantity"] = "1",
             ["short_description"] = seed.ShortDescription ?? catalogName ?? string.Empty,
-            ["opened_at"] = ServiceNowTables.FormatTime(at ?? _time.GetUtcNow()),
+            ["opened_at"] = ServiceNowTables.FormatTime(at ?? Time.GetUtcNow()),
         }, openedBy, at);
 
         var options = new Dictionary<string, string>(StringComparer.Ordinal);

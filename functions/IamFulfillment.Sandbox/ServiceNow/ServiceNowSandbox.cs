@@ -4,14 +4,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using WireMock;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-using WireMock.Server;
-using WireMock.Settings;
 using WireMock.Types;
 using WireMock.Util;
 
@@ -49,90 +44,32 @@ public sealed class ServiceNowSandboxOptions
 /// injects faults (429 with or without Retry-After, 500/503/401, connection resets, lost answers) and logs every
 /// call, so tests can assert "exactly one PATCH" and the benchmark can count round trips.
 /// </summary>
-public sealed partial class ServiceNowSandbox : IDisposable
+public sealed partial class ServiceNowSandbox : TicketSystemSandbox
 {
     private const string NotFoundBody = """{"error":{"message":"No Record found","detail":"Record doesn't exist or ACL restricts the record retrieval"},"status":"failure"}""";
 
-    private readonly WireMockServer _server;
     private readonly ConcurrentDictionary<string, string> _basicUsers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (string User, DateTimeOffset Expires)> _tokens = new(StringComparer.Ordinal);
-    private TimeProvider _time;
 
     public ServiceNowSandbox(ServiceNowSandboxOptions? options = null)
+        : base((options ??= new ServiceNowSandboxOptions()).Time, new SandboxFaults(options.FaultSeed), LoggedHeaders)
     {
-        Options = options ?? new ServiceNowSandboxOptions();
-        _time = Options.Time;
-        Tables = new ServiceNowTables(() => _time.GetUtcNow());
-        FrontDoor = new SandboxFrontDoor(new SandboxFaults(Options.FaultSeed), () => _time, LoggedHeaders);
+        Options = options;
+        Tables = new ServiceNowTables(() => Time.GetUtcNow());
         _basicUsers[Options.IntegrationUserName] = Options.IntegrationPassword;
         IntegrationUserSysId = Tables.Insert("sys_user", new Dictionary<string, string?>
         {
             ["user_name"] = Options.IntegrationUserName, ["name"] = "IAM Fulfillment Integration", ["active"] = "true",
         }, "system");
 
-        WireMockStartup.SkipPluginScan();
-        var settings = new WireMockServerSettings
-        {
-            Port = Options.Port ?? 0,
-            StartAdminInterface = false,
-            MaxRequestLogCount = 0,
-            DisableJsonBodyParsing = true,
-            DisableDeserializeFormUrlEncoded = true,
-            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(FrontDoor.InvokeAsync),
-        };
-        _server = WireMockServer.Start(settings);
-        _server.Given(Request.Create().UsingAnyMethod()).RespondWith(Response.Create().WithCallback(Handle));
-        Url = $"http://127.0.0.1:{_server.Ports[0].ToString(CultureInfo.InvariantCulture)}";
+        Start(Options.Port, request => Task.FromResult(Handle(request)));
     }
 
     public ServiceNowSandboxOptions Options { get; }
 
-    /// <summary>Base address of the instance, e.g. http://127.0.0.1:51234 (use it as ServiceNow:InstanceUrl).</summary>
-    public string Url { get; }
-
     public ServiceNowTables Tables { get; }
 
-    /// <summary>Latency, faults, holds and the call log in front of the instance.</summary>
-    public SandboxFrontDoor FrontDoor { get; }
-
-    public SandboxFaults Faults => FrontDoor.Faults;
-
-    /// <summary>Requests a test holds at the front door (e.g. the write-back PATCH while the service is killed).</summary>
-    public RequestHolds Holds => FrontDoor.Holds;
-
     public string IntegrationUserSysId { get; }
-
-    /// <summary>The sandbox clock. Replace it (e.g. with a fake) to control sys_created_on / sys_updated_on.</summary>
-    public TimeProvider Time
-    {
-        get => _time;
-        set => _time = value;
-    }
-
-    /// <summary>Fixed latency added to every call, as a real instance's round trip would.</summary>
-    public TimeSpan Latency
-    {
-        get => FrontDoor.Latency;
-        set => FrontDoor.Latency = value;
-    }
-
-    /// <summary>Every call so far (up to <see cref="SandboxFrontDoor.MaxCallLog"/>), oldest first.</summary>
-    public IReadOnlyList<SandboxCall> Calls => FrontDoor.Calls;
-
-    /// <summary>The most calls that were in progress at once (shows whether a client runs calls in parallel).</summary>
-    public int PeakConcurrency => FrontDoor.PeakConcurrency;
-
-    /// <summary>Calls with this method whose path contains <paramref name="pathContains"/> (case-insensitive).</summary>
-    public int CallCount(string method, string? pathContains = null) => FrontDoor.CallCount(method, pathContains);
-
-    /// <summary>Raised for every call as it is logged (after the latency and the handling), on the server's thread: keep handlers short.</summary>
-    public event Action<SandboxCall>? CallLogged
-    {
-        add => FrontDoor.CallLogged += value;
-        remove => FrontDoor.CallLogged -= value;
-    }
-
-    public void ResetCalls() => FrontDoor.ResetCalls();
 
     /// <summary>Lets another user call the API with Basic auth (e.g. a person editing a ticket through REST).</summary>
     public void AddApiUser(string userName, string password) => _basicUsers[userName] = password;
@@ -142,12 +79,6 @@ public sealed partial class ServiceNowSandbox : IDisposable
 
     /// <summary>OAuth access tokens issued so far (tests check they never reach a log).</summary>
     public IReadOnlyCollection<string> IssuedTokens => [.. _tokens.Keys];
-
-    public void Dispose()
-    {
-        Holds.DropAll();
-        _server.Dispose();
-    }
 
     /// <summary>The request headers that matter to the Table API, logged with each call; of Authorization only its scheme.</summary>
     private static IReadOnlyDictionary<string, string> LoggedHeaders(HttpRequest request)
@@ -350,7 +281,7 @@ public sealed partial class ServiceNowSandbox : IDisposable
         }
 
         var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48)).Replace('+', '-').Replace('/', '_').TrimEnd('=');
-        _tokens[token] = (Options.IntegrationUserName, _time.GetUtcNow() + Options.TokenLifetime);
+        _tokens[token] = (Options.IntegrationUserName, Time.GetUtcNow() + Options.TokenLifetime);
         var seconds = (long)Options.TokenLifetime.TotalSeconds;
         return Json(200, $$"""{"access_token":"{{token}}","scope":"useraccount","token_type":"Bearer","expires_in":{{seconds.ToString(CultureInfo.InvariantCulture)}}}""");
     }
@@ -383,7 +314,7 @@ public sealed partial class ServiceNowSandbox : IDisposable
         }
 
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            && _tokens.TryGetValue(authorization[7..].Trim(), out var grant) && grant.Expires > _time.GetUtcNow())
+            && _tokens.TryGetValue(authorization[7..].Trim(), out var grant) && grant.Expires > Time.GetUtcNow())
         {
             return grant.User;
         }
@@ -405,7 +336,7 @@ public sealed partial class ServiceNowSandbox : IDisposable
                     }
 
                     response.AddHeader("X-RateLimit-Limit", "100");
-                    response.AddHeader("X-RateLimit-Reset", (_time.GetUtcNow().ToUnixTimeSeconds() + retryAfter).ToString(CultureInfo.InvariantCulture));
+                    response.AddHeader("X-RateLimit-Reset", (Time.GetUtcNow().ToUnixTimeSeconds() + retryAfter).ToString(CultureInfo.InvariantCulture));
                     response.AddHeader("X-RateLimit-Rule", "6c5dd5b0c3123010a282a539e540dd10");
                     return response;
                 }

@@ -77,7 +77,7 @@ public sealed partial class ServiceNowSandbox
         var ritm = Tables.Get("sc_req_item", ritmSysId) ?? throw new InvalidOperationException($"sc_req_item {ritmSysId} does not exist.");
         var body = ServiceNowWebhookContract.Body(ritmSysId, ritm["sys_mod_count"], ritm["sys_updated_on"]);
         var delivery = deliveryId ?? Guid.NewGuid().ToString("D");
-        var timestamp = (sentAt ?? _time.GetUtcNow()).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var timestamp = (sentAt ?? Time.GetUtcNow()).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         var signature = ServiceNowWebhookContract.Sign(secret ?? Options.WebhookSecret, timestamp, delivery, body);
         return new SandboxWebhook(ServiceNowWebhookContract.Path, body, new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
