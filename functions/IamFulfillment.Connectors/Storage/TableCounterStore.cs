@@ -19,6 +19,10 @@ namespace IamFulfillment.Connectors.Storage;
 /// write to the same row is under way are combined into the next write (group commit): a bulk event of hundreds of
 /// leavers costs a few dozen reads and writes instead of a conflict-and-retry storm on one hot row, which serialised
 /// the whole event behind one storage round trip per ticket. Other processes are still fenced by the row's ETag.
+/// The row this process wrote last is remembered with its ETag, so the next write is conditional on it without
+/// reading first (one round trip on a ticket's critical path instead of two); if anyone else wrote meanwhile, the
+/// write fails on the ETag and the row is read. That is safe because rows only grow between writers: a count read
+/// from memory is never higher than the stored one, so a refusal from it stands.
 /// </remarks>
 public sealed class TableCounterStore(TableClient table, ILogger<TableCounterStore> logger) : ICounterStore
 {
@@ -31,8 +35,12 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
     private const int MaxChunks = 15;
     private const int MaxOccurrenceIdChars = 128;
     private const int MaxAttempts = 100;
+    private const int MaxRememberedRows = 4096;
 
     private readonly ConcurrentDictionary<string, Row> _rows = new(StringComparer.Ordinal);
+
+    /// <summary>What this process last wrote to each row (its ETag and occurrences); never used after a conflict.</summary>
+    private readonly ConcurrentDictionary<string, Written> _written = new(StringComparer.Ordinal);
 
     public async Task<CounterResult> TryRecordAsync(string key, string occurrenceId, int weight, int limit, TimeSpan window, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -109,8 +117,20 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         var cancellationToken = CancellationToken.None;
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
-            var current = await table.GetEntityIfExistsAsync<TableEntity>(row.Partition, RowKey, cancellationToken: cancellationToken);
-            var occurrences = current.HasValue ? Read(current.Value!) : [];
+            ETag? etag;
+            List<Occurrence> occurrences;
+            if (attempt == 1 && _written.TryGetValue(row.Partition, out var known))
+            {
+                (etag, occurrences) = (known.ETag, [.. known.Occurrences]);
+            }
+            else
+            {
+                _written.TryRemove(row.Partition, out _);
+                var current = await table.GetEntityIfExistsAsync<TableEntity>(row.Partition, RowKey, cancellationToken: cancellationToken);
+                etag = current.HasValue ? current.Value!.ETag : null;
+                occurrences = current.HasValue ? Read(current.Value!) : [];
+            }
+
             var oldest = batch.Min(r => r.WindowStart);
             occurrences.RemoveAll(o => o.At <= oldest);
 
@@ -145,19 +165,15 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
             var entity = Write(row.Partition, row.Key, occurrences);
             try
             {
-                if (current.HasValue)
-                {
-                    await table.UpdateEntityAsync(entity, current.Value!.ETag, TableUpdateMode.Replace, cancellationToken);
-                }
-                else
-                {
-                    await table.AddEntityAsync(entity, cancellationToken);
-                }
-
+                var response = etag is { } match
+                    ? await table.UpdateEntityAsync(entity, match, TableUpdateMode.Replace, cancellationToken)
+                    : await table.AddEntityAsync(entity, cancellationToken);
+                Remember(row.Partition, response.Headers.ETag, occurrences);
                 return results;
             }
             catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404)
             {
+                _written.TryRemove(row.Partition, out _);
                 logger.CounterContention(row.Partition[..12], attempt);
 
                 // Real-time jitter, not TimeProvider: this spreads competing writers apart, it is not business time.
@@ -166,6 +182,23 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         }
 
         throw new InvalidOperationException($"Counter {row.Partition[..12]} stayed contended for {MaxAttempts} attempts.");
+    }
+
+    private void Remember(string partition, ETag? etag, List<Occurrence> occurrences)
+    {
+        if (etag is not { } written)
+        {
+            _written.TryRemove(partition, out _);
+            return;
+        }
+
+        if (_written.Count >= MaxRememberedRows)
+        {
+            // Per-person MFA rows are many and rarely written twice; forgetting them only costs a read.
+            _written.Clear();
+        }
+
+        _written[partition] = new Written(written, occurrences);
     }
 
     private static List<Occurrence> Read(TableEntity entity)
@@ -198,6 +231,8 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
 
         return entity;
     }
+
+    private sealed record Written(ETag ETag, IReadOnlyList<Occurrence> Occurrences);
 
     /// <summary>One caller's occurrence, waiting to be decided in the next write of its row.</summary>
     private sealed record Request(string Id, int Weight, int Limit, DateTimeOffset WindowStart, DateTimeOffset Now)

@@ -1,3 +1,7 @@
+using System.Collections.Concurrent;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
 using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Core.Ports;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -100,6 +104,36 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task TryRecord_AfterItsOwnWrite_WritesConditionallyWithoutReadingTheRowFirst()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var requests = new RequestMethods();
+        var counters = new TableCounterStore(CountedTable(scope, requests), NullLogger<TableCounterStore>.Instance);
+        await counters.TryRecordAsync("brake:removal", "op-1", 1, 10, Window, Now, CancellationToken.None);
+        requests.Clear();
+
+        var second = await counters.TryRecordAsync("brake:removal", "op-2", 1, 10, Window, Now, CancellationToken.None);
+
+        Assert.Equal(new CounterResult(true, 1), second);
+        Assert.Equal(["PUT"], requests.Sent);
+    }
+
+    [Fact]
+    public async Task TryRecord_AnotherProcessWroteSinceItsOwnWrite_CountsTheirOccurrencesToo()
+    {
+        // What this process remembers of the row is stale; the write conditional on it fails and the row is read.
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var here = scope.Get<ICounterStore>();
+        var there = new TableCounterStore(scope.RawTable(t => t.Counters), NullLogger<TableCounterStore>.Instance);
+        await here.TryRecordAsync("brake:disable", "op-1", 1, 2, Window, Now, CancellationToken.None);
+        await there.TryRecordAsync("brake:disable", "op-2", 1, 2, Window, Now, CancellationToken.None);
+
+        var refused = await here.TryRecordAsync("brake:disable", "op-3", 1, 2, Window, Now, CancellationToken.None);
+
+        Assert.Equal(new CounterResult(false, 2), refused);
+    }
+
+    [Fact]
     public async Task TryRecord_KeysWithAnyCharacters_AreSeparateCounters()
     {
         await using var scope = await StorageScope.CreateAsync(azurite);
@@ -131,6 +165,25 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
         Assert.Equal(new CounterResult(true, 200), await counters.TryRecordAsync("brake", "new", 1, 1000, Window, Now, CancellationToken.None));
         var row = Assert.Single(scope.RawTable(t => t.Counters).Query<Azure.Data.Tables.TableEntity>());
         Assert.NotNull(row.GetString("Occurrences1"));
+    }
+
+    private static TableClient CountedTable(StorageScope scope, RequestMethods requests)
+    {
+        var options = new TableClientOptions();
+        options.AddPolicy(requests, HttpPipelinePosition.PerCall);
+        return new TableServiceClient(scope.ConnectionString, options).GetTableClient(scope.Tables.Counters);
+    }
+
+    /// <summary>The HTTP methods of the requests a client sent, in order.</summary>
+    private sealed class RequestMethods : HttpPipelineSynchronousPolicy
+    {
+        private readonly ConcurrentQueue<string> _sent = new();
+
+        public IReadOnlyList<string> Sent => [.. _sent];
+
+        public void Clear() => _sent.Clear();
+
+        public override void OnSendingRequest(HttpMessage message) => _sent.Enqueue(message.Request.Method.Method);
     }
 }
 
