@@ -35,7 +35,8 @@ public sealed class TablePersonLedger(TableClient table, TimeProvider time) : IP
                 Response response = current.HasValue
                     ? await table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken)
                     : await table.AddEntityAsync(entity, cancellationToken);
-                return new PersonLock(personId, owner, response.Headers.ETag?.ToString() ?? "");
+                // The write was conditional on the row as read, so its grants are the ones under the lock.
+                return new PersonLock(personId, owner, response.Headers.ETag?.ToString() ?? "", Granted(entity));
             }
             catch (RequestFailedException ex) when (ex.Status is 409 or 412)
             {

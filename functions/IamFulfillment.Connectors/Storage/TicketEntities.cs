@@ -64,6 +64,7 @@ internal static class TicketEntities
     {
         Ticket = ticket,
         ETag = entity.ETag.ToString(),
+        LastWrittenAt = entity.Timestamp,
         LeaseOwner = entity.GetString("LeaseOwner"),
         LeaseUntil = entity.GetDateTimeOffset("LeaseUntil"),
         Number = entity.GetString("Number"),

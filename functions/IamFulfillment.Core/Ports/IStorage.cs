@@ -34,6 +34,28 @@ public interface IWorkQueue
 public interface IWorkSignal
 {
     void Notify();
+
+    /// <summary>
+    /// A free processing slot of this process's consumer, or null (no consumer here, or every slot busy). With one,
+    /// intake queues the item held for this process and hands it over directly instead of waiting for a receive.
+    /// </summary>
+    IWorkClaim? TryClaim() => null;
+}
+
+/// <summary>One processing slot taken by intake for the item it is queuing; disposing it unstarted gives the slot back.</summary>
+public interface IWorkClaim : IDisposable
+{
+    /// <summary>
+    /// Queues the item durably, hidden from every other consumer while this process works on it: if the process
+    /// dies, the message reappears and is processed as any other.
+    /// </summary>
+    Task QueueAsync(WorkItem item, CancellationToken cancellationToken);
+
+    /// <summary>Takes the queued item back (the delivery turned out to be a duplicate, or could not be recorded).</summary>
+    Task WithdrawAsync(CancellationToken cancellationToken);
+
+    /// <summary>Starts processing the queued item in this process.</summary>
+    void Start();
 }
 
 /// <summary>Outcome of trying to take the per-ticket lease.</summary>
@@ -115,7 +137,10 @@ public sealed record GrantRecord(TicketRef Ticket, string EntitlementId, string 
 /// </summary>
 public interface IPersonLedger
 {
-    /// <summary>Takes the person's lock; null while another worker holds it.</summary>
+    /// <summary>
+    /// Takes the person's lock; null while another worker holds it. The lock carries the groups granted as of the
+    /// moment it was taken (read in the same conditional write), so no second read is needed under it.
+    /// </summary>
     Task<PersonLock?> TryLockAsync(string personId, string owner, TimeSpan duration, CancellationToken cancellationToken);
 
     Task ReleaseAsync(PersonLock personLock, CancellationToken cancellationToken);
@@ -126,4 +151,4 @@ public interface IPersonLedger
     Task RecordAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, CancellationToken cancellationToken);
 }
 
-public sealed record PersonLock(string PersonId, string Owner, string ETag);
+public sealed record PersonLock(string PersonId, string Owner, string ETag, IReadOnlyList<string> Granted);

@@ -16,8 +16,13 @@ public sealed class ContextBuilder(IDirectory directory, GroupDirectoryCache gro
     public DirectoryLookups Lookups(TicketSystemKind system, CancellationToken cancellationToken) =>
         new(directory, options.PersonKeys.GetValueOrDefault(system) ?? [PersonKey.Email], cancellationToken);
 
+    /// <param name="alongsideMemberships">
+    /// Work on the target's directory id that should not wait for the context (the per-person lock): started as soon
+    /// as the target is known and awaited with the membership reads.
+    /// </param>
     public async Task<DecisionContext> BuildAsync(TicketSnapshot ticket, AccessRequest request, PolicyDocument policy,
-        DateTimeOffset now, TimeSpan? waitingForAccount, DirectoryLookups lookups, CancellationToken cancellationToken)
+        DateTimeOffset now, TimeSpan? waitingForAccount, DirectoryLookups lookups, CancellationToken cancellationToken,
+        Func<string, Task>? alongsideMemberships = null)
     {
         var keys = lookups.Keys;
         var resolver = new PersonResolver(lookups, ticket.Ref.System);
@@ -109,7 +114,8 @@ public sealed class ContextBuilder(IDirectory directory, GroupDirectoryCache gro
         var grantedTask = targetUser is not null && request.Type == RequestType.Mover
             ? persons.GrantedAsync(targetUser.Id, cancellationToken)
             : Task.FromResult<IReadOnlyList<string>>([]);
-        await Task.WhenAll(membershipTasks.Values.Cast<Task>().Append(directTask).Append(groupsTask).Append(grantedTask));
+        var alongside = targetUser is not null && alongsideMemberships is not null ? alongsideMemberships(targetUser.Id) : Task.CompletedTask;
+        await Task.WhenAll(membershipTasks.Values.Cast<Task>().Append(directTask).Append(groupsTask).Append(grantedTask).Append(alongside));
 
         var memberships = membershipTasks.ToDictionary(p => p.Key, p => p.Value.Result, StringComparer.OrdinalIgnoreCase);
         return new DecisionContext

@@ -85,6 +85,9 @@ public sealed class TicketProcessor
     /// <summary>The work item reason of a scheduled action's wake-up.</summary>
     private const string ScheduledReason = "scheduled";
 
+    /// <summary>The work item reason of a webhook delivery (<see cref="WorkItem.Reason"/>'s default).</summary>
+    private const string WebhookReason = "webhook";
+
     /// <summary>
     /// The queue delay for work due at <paramref name="due"/>: whole seconds, rounded up (queues count whole seconds
     /// and would otherwise deliver it early), at most <see cref="MaxQueueDelay"/> (a longer wait hops).
@@ -100,38 +103,48 @@ public sealed class TicketProcessor
         var holder = _options.NewLeaseHolder();
         var lookups = _contextBuilder.Lookups(item.System, cancellationToken);
 
-        // The lease is written while the ticket is read, so the read does not wait for it. That read counts only if
-        // the lease was taken by a write conditional on the state exactly as observed before the read started (no row
-        // yet, or the same ETag): an earlier holder records its last write-back before it releases the lease, so
-        // every write-back of an earlier run happened before the observation, hence before the read, which sees it.
-        // If the state changed meanwhile, the read is dropped and the ticket read again under the lease.
-        Task<TicketSnapshot>? early = null;
+        // The ticket is read while its lease is taken, so the read does not wait for it. That read counts only if no
+        // earlier run of this service can have written back to the ticket after the read started. Every run records
+        // its write-back in the state row before it lets go of the ticket, and the lease is taken by a write
+        // conditional on the row exactly as observed, so the read counts when it started after that observation, or
+        // when the observed row was last written well before the read started (no row at all: no run ever wrote back).
+        // A fresh webhook's read starts even before the observation: that is the latency a requester waits for.
+        // Retries and other queued work observe first, so a ticket just written is not read twice.
+        var fresh = item.Attempt == 0 && item.Reason == WebhookReason;
+        var readStarted = TimeProvider.System.GetUtcNow(); // compared with the store's clock, not business time
+        var early = fresh ? _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), cancellationToken) : null;
         LeaseAttempt lease;
-        var observed = await _store.GetAsync(item.Ticket, cancellationToken);
-        if (observed is { LeaseOwner: { } other } && other != holder && observed.LeaseUntil > _time.GetUtcNow())
+        try
         {
-            lease = new LeaseAttempt(null, observed.LeaseUntil);
-        }
-        else
-        {
-            var leasing = _store.TryAcquireObservedAsync(item.Ticket, observed, holder, _options.LeaseDuration, cancellationToken);
-            early = _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), cancellationToken);
-            try
+            var observed = await _store.GetAsync(item.Ticket, cancellationToken);
+            if (observed is { LeaseOwner: { } other } && other != holder && observed.LeaseUntil > _time.GetUtcNow())
             {
+                lease = new LeaseAttempt(null, observed.LeaseUntil);
+            }
+            else
+            {
+                var leasing = _store.TryAcquireObservedAsync(item.Ticket, observed, holder, _options.LeaseDuration, cancellationToken);
+                var readCounts = early is null || WrittenBefore(observed, readStarted);
+                early ??= _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), cancellationToken);
                 lease = await leasing;
-            }
-            catch
-            {
-                Discard(early);
-                throw;
-            }
+                if (!lease.Acquired && lease.BusyUntil is null)
+                {
+                    // The row changed after it was observed, so maybe during the read: take the lease on the new row.
+                    readCounts = false;
+                    lease = await _store.TryAcquireAsync(item.Ticket, holder, _options.LeaseDuration, cancellationToken);
+                }
 
-            if (!lease.Acquired && lease.BusyUntil is null)
-            {
-                Discard(early);
-                early = null;
-                lease = await _store.TryAcquireAsync(item.Ticket, holder, _options.LeaseDuration, cancellationToken);
+                if (lease.Acquired && !readCounts)
+                {
+                    Discard(early);
+                    early = null;
+                }
             }
+        }
+        catch
+        {
+            Discard(early);
+            throw;
         }
 
         if (!lease.Acquired)
@@ -230,6 +243,16 @@ public sealed class TicketProcessor
     }
 
     private static string Marker(string round, string kind) => $"[iamf:{round}:{kind}]";
+
+    /// <summary>
+    /// How much earlier than a read's start the state row must have been written for the read to count: the row's
+    /// time is the store's clock and the read's start this machine's, so the margin absorbs the skew between them.
+    /// </summary>
+    private static readonly TimeSpan ClockSkewMargin = TimeSpan.FromSeconds(15);
+
+    /// <summary>True when no run's write-back can have reached the ticket after <paramref name="readStarted"/>.</summary>
+    private static bool WrittenBefore(TicketState? observed, DateTimeOffset readStarted) =>
+        observed is null || (observed.LastWrittenAt is { } written && written < readStarted - ClockSkewMargin);
 
     /// <summary>A read that is not used: its failure, if any, is observed and dropped.</summary>
     private static void Discard(Task? read) =>
@@ -345,19 +368,36 @@ public sealed class TicketProcessor
 
             var request = RequestReader.Read(snapshot, policy.Leaver.DefaultTimeZone);
             var waited = _state.RoundStartedAt is { } started ? now - started : (TimeSpan?)null;
-            var ctx = await p._contextBuilder.BuildAsync(snapshot, request, policy, now, waited, lookups, ct);
 
-            PersonLock? personLock = null;
-            if (NeedsPersonLock(request, policy) && ctx.Target?.User is { } person)
+            // The person's lock is taken while the target's memberships are read: it does not depend on them, and
+            // the grants it carries are read in the same conditional write, so they are current under the lock.
+            Task<PersonLock?>? locking = null;
+            DecisionContext ctx;
+            try
             {
-                personLock = await p._persons.TryLockAsync(person.Id, holder, p._options.LeaseDuration, ct);
+                ctx = await p._contextBuilder.BuildAsync(snapshot, request, policy, now, waited, lookups, ct,
+                    NeedsPersonLock(request, policy) ? targetId => locking = p._persons.TryLockAsync(targetId, holder, p._options.LeaseDuration, ct) : null);
+            }
+            catch
+            {
+                if (locking is { IsCompletedSuccessfully: true, Result: { } taken })
+                {
+                    await p._persons.ReleaseAsync(taken, CancellationToken.None);
+                }
+
+                throw;
+            }
+
+            var personLock = locking is null ? null : await locking;
+            if (locking is not null)
+            {
                 if (personLock is null)
                 {
                     await SaveReleasedAsync();
                     return await p.DeferAsync(item, "another ticket for the same person is being decided", ct);
                 }
 
-                ctx = WithOwnGrants(ctx, person.Id, await p._persons.GrantedAsync(person.Id, ct));
+                ctx = WithOwnGrants(ctx, personLock.PersonId, personLock.Granted);
             }
 
             try

@@ -58,6 +58,9 @@ public sealed record TicketState
     /// <summary>When the first delivery for the current round arrived (time-to-fulfil KPIs).</summary>
     public DateTimeOffset? RoundStartedAt { get; init; }
 
+    /// <summary>When the store last wrote the row, by the store's clock (not business time).</summary>
+    public DateTimeOffset? LastWrittenAt { get; init; }
+
     public long AuditSequence { get; init; }
     public string AuditHead { get; init; } = Audit.AuditChain.Genesis;
 }

@@ -37,6 +37,20 @@ public sealed class TablePersonLedgerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Lock_CarriesTheGroupsGrantedWhenItWasTaken()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var ledger = scope.Get<IPersonLedger>();
+        await ledger.RecordAsync(Person, ["g1", "g2"], [], CancellationToken.None);
+
+        var taken = await ledger.TryLockAsync(Person, "worker-a", TimeSpan.FromMinutes(1), CancellationToken.None);
+        var fresh = await ledger.TryLockAsync("never-granted", "worker-a", TimeSpan.FromMinutes(1), CancellationToken.None);
+
+        Assert.Equal(["g1", "g2"], taken!.Granted.Order());
+        Assert.Empty(fresh!.Granted);
+    }
+
+    [Fact]
     public async Task Record_AddsAndRemovesGrantedGroups()
     {
         await using var scope = await StorageScope.CreateAsync(azurite);

@@ -388,7 +388,8 @@ public sealed class TableTicketStoreTests(AzuriteFixture azurite, ITestOutputHel
 
         var read = (await store.TryAcquireAsync(Ticket, "worker-a", Lease, CancellationToken.None)).State!;
 
-        Assert.Equal(withEvents with { ETag = read.ETag, StepsDone = read.StepsDone }, read);
+        Assert.Equal(withEvents with { ETag = read.ETag, StepsDone = read.StepsDone, LastWrittenAt = read.LastWrittenAt }, read);
+        Assert.NotNull(read.LastWrittenAt); // the store's own write time, by its clock
         Assert.Equal(full.StepsDone, read.StepsDone);
         Assert.Equal(full.ScheduledFor!.Value.UtcTicks, read.ScheduledFor!.Value.UtcTicks);
         Assert.Equal(full.RoundStartedAt!.Value.UtcTicks, read.RoundStartedAt!.Value.UtcTicks);
