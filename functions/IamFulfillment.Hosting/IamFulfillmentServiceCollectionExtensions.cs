@@ -87,7 +87,8 @@ public static partial class IamFulfillmentServiceCollectionExtensions
         if (host == HostKind.Standalone)
         {
             services.AddSingleton<ChannelWorkSignal>();
-            services.AddSingleton<IWorkSignal>(sp => sp.GetRequiredService<ChannelWorkSignal>());
+            services.AddSingleton<WorkHandOff>();
+            services.AddSingleton<IWorkSignal>(sp => sp.GetRequiredService<WorkHandOff>());
             services.AddHostedService<StartupCheck>();
             services.AddHostedService<QueueConsumerService>();
             services.AddHostedService<TimerJobsService>();

@@ -6,23 +6,46 @@ using Microsoft.Extensions.Logging;
 namespace IamFulfillment.Hosting;
 
 /// <summary>
-/// The standalone host's queue consumer: receives work items, runs up to <c>Processing:Concurrency</c> at once,
-/// keeps each message invisible while its work runs (every renewal returns a new pop receipt), deletes it when
-/// done. A message that failed <c>Processing:MaxDeliveries</c> times is handled as its ticket's last attempt.
+/// The standalone host's queue consumer: receives work items (and takes those intake hands over, see
+/// <see cref="WorkHandOff"/>), runs up to <c>Processing:Concurrency</c> at once, keeps each message invisible while
+/// its work runs (every renewal returns a new pop receipt), deletes it when done. A message that failed
+/// <c>Processing:MaxDeliveries</c> times is handled as its ticket's last attempt.
 /// </summary>
 public sealed partial class QueueConsumerService(
     QueueWorkSource source,
     WorkItemHandler handler,
     ChannelWorkSignal signal,
+    WorkHandOff handOff,
     ProcessingSettings settings,
     ILogger<QueueConsumerService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var slots = new SemaphoreSlim(settings.Concurrency, settings.Concurrency);
+        var slots = handOff.Slots;
         var visibility = TimeSpan.FromSeconds(settings.VisibilityTimeoutSeconds);
         var idle = TimeSpan.FromMilliseconds(settings.PollIntervalMilliseconds);
         var running = new HashSet<Task>();
+
+        // Runs one message in a slot already taken, and keeps track of it so shutdown waits for it.
+        Task Start(ReceivedWork message)
+        {
+            var task = RunAsync(message, visibility, stoppingToken).ContinueWith(_ => slots.Release(), TaskScheduler.Default);
+            lock (running)
+            {
+                running.Add(task);
+            }
+
+            _ = task.ContinueWith(t =>
+            {
+                lock (running)
+                {
+                    running.Remove(t);
+                }
+            }, TaskScheduler.Default);
+            return task;
+        }
+
+        handOff.Attach(Start);
         while (!stoppingToken.IsCancellationRequested)
         {
             IReadOnlyList<ReceivedWork> batch;
@@ -45,19 +68,7 @@ public sealed partial class QueueConsumerService(
             foreach (var message in batch)
             {
                 await slots.WaitAsync(stoppingToken);
-                var task = RunAsync(message, visibility, stoppingToken).ContinueWith(_ => slots.Release(), TaskScheduler.Default);
-                lock (running)
-                {
-                    running.Add(task);
-                }
-
-                _ = task.ContinueWith(t =>
-                {
-                    lock (running)
-                    {
-                        running.Remove(t);
-                    }
-                }, TaskScheduler.Default);
+                _ = Start(message);
             }
 
             if (batch.Count == 0 || slots.CurrentCount == 0)
@@ -74,6 +85,7 @@ public sealed partial class QueueConsumerService(
             }
         }
 
+        handOff.Attach(null);
         Task[] remaining;
         lock (running)
         {

@@ -35,4 +35,17 @@ public sealed class QueueWorkQueue(QueueClient queue, ILogger<QueueWorkQueue> lo
         var receipt = await queue.SendMessageAsync(text, visibility, NoExpiry, cancellationToken);
         logger.WorkQueued(item.Ticket.ToString(), item.Reason, item.Attempt, receipt.Value.MessageId, visibility);
     }
+
+    /// <summary>
+    /// Queues an item hidden for <paramref name="hold"/>, for this process to work on at once: it comes back as if
+    /// received (delivery 1), with the pop receipt that keeps it hidden and deletes it.
+    /// </summary>
+    public async Task<ReceivedWork> EnqueueHeldAsync(WorkItem item, TimeSpan hold, CancellationToken cancellationToken)
+    {
+        var text = WorkMessage.Serialize(item);
+        var visibility = hold <= TimeSpan.Zero ? TimeSpan.FromSeconds(1) : hold > MaxDelay ? MaxDelay : hold;
+        var receipt = await queue.SendMessageAsync(text, visibility, NoExpiry, cancellationToken);
+        logger.WorkQueued(item.Ticket.ToString(), item.Reason, item.Attempt, receipt.Value.MessageId, visibility);
+        return new ReceivedWork(item, receipt.Value.MessageId, receipt.Value.PopReceipt, 1, text);
+    }
 }

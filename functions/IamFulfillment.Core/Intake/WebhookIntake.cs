@@ -49,21 +49,31 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
 
         var ticket = new TicketRef(system, parsed.TicketKey!);
         var deliveryId = parsed.DeliveryId!;
+        var item = new WorkItem { System = system, TicketKey = ticket.Key, DeliveryId = deliveryId, ReceivedAt = time.GetUtcNow() };
+        using var claim = signal.TryClaim();
         try
         {
-            var status = await ledger.RecordAsync(system, deliveryId, ticket.Key, cancellationToken);
+            var status = claim is null
+                ? await RecordThenQueueAsync(item, cancellationToken)
+                : await RecordAndQueueHeldAsync(claim, item, cancellationToken);
             if (status == DeliveryStatus.AlreadyQueued)
             {
                 return new IntakeResult(IntakeStatus.Duplicate, "Duplicate delivery: already queued, nothing done.", deliveryId, ticket);
             }
-
-            await queue.EnqueueAsync(new WorkItem { System = system, TicketKey = ticket.Key, DeliveryId = deliveryId, ReceivedAt = time.GetUtcNow() }, null, cancellationToken);
-            signal.Notify();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogStorageFailure(logger, system, deliveryId, ex.GetType().Name);
             return new IntakeResult(IntakeStatus.Unavailable, "Storage is unavailable; nothing was queued. Retry later.", deliveryId, ticket);
+        }
+
+        if (claim is null)
+        {
+            signal.Notify();
+        }
+        else
+        {
+            claim.Start();
         }
 
         try
@@ -77,6 +87,60 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
         }
 
         return new IntakeResult(IntakeStatus.Accepted, "Accepted: the ticket will be processed.", deliveryId, ticket);
+    }
+
+    private async Task<DeliveryStatus> RecordThenQueueAsync(WorkItem item, CancellationToken cancellationToken)
+    {
+        var status = await ledger.RecordAsync(item.System, item.DeliveryId!, item.TicketKey, cancellationToken);
+        if (status != DeliveryStatus.AlreadyQueued)
+        {
+            await queue.EnqueueAsync(item, null, cancellationToken);
+        }
+
+        return status;
+    }
+
+    /// <summary>
+    /// The delivery is recorded and its item queued at once: the message is hidden for this process, so when the
+    /// ledger says it is a duplicate (or cannot be written) the message is simply taken back.
+    /// </summary>
+    private async Task<DeliveryStatus> RecordAndQueueHeldAsync(IWorkClaim claim, WorkItem item, CancellationToken cancellationToken)
+    {
+        var recording = ledger.RecordAsync(item.System, item.DeliveryId!, item.TicketKey, cancellationToken);
+        var queuing = claim.QueueAsync(item, cancellationToken);
+        try
+        {
+            await Task.WhenAll(recording, queuing);
+        }
+        catch
+        {
+            if (queuing.IsCompletedSuccessfully)
+            {
+                await WithdrawQuietlyAsync(claim, item);
+            }
+
+            throw;
+        }
+
+        if (recording.Result == DeliveryStatus.AlreadyQueued)
+        {
+            await WithdrawQuietlyAsync(claim, item);
+        }
+
+        return recording.Result;
+    }
+
+    private async Task WithdrawQuietlyAsync(IWorkClaim claim, WorkItem item)
+    {
+        try
+        {
+            await claim.WithdrawAsync(CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // The message reappears when its hold ends and is processed as a duplicate, which changes nothing.
+            LogStorageFailure(logger, item.System, item.DeliveryId!, ex.GetType().Name);
+        }
     }
 
     private Signal ReadServiceNow(Func<string, string?> header, ReadOnlySpan<byte> body)
