@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using IamFulfillment.Core.Audit;
 using IamFulfillment.Reliability.Tests.Infrastructure;
 using IamFulfillment.Sandbox;
 using IamFulfillment.Sandbox.Demo;
@@ -81,6 +82,11 @@ public sealed class CrashTests(ITestOutputHelper output)
         await ExactlyOnce.AssertAsync(world, probe.Store, tickets, strictAudit: false);
         Assert.Equal(6, world.Graph.Changes.MembershipsAdded);
         AssertPassMailed(world, [passInFlight, mailLanded], t => t == mailLanded);
+
+        // The member add's result was to be saved after the write-back: the write-back on the ticket stands for it.
+        var trail = await probe.TrailAsync(writeBackLanded.Ref);
+        Assert.Single(trail, e => e.Kind == AuditKinds.WriteBackRecovered);
+        Assert.Single(trail, e => e.Kind == AuditKinds.ChangeApplied && e.Data["operation"] == "AddMember" && e.Data["status"] == "Succeeded");
     }
 
     [Fact]

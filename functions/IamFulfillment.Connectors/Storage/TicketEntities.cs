@@ -42,6 +42,7 @@ internal static class TicketEntities
         Set(entity, "Rule", state.Rule);
         Set(entity, "WrittenState", state.WrittenState);
         Set(entity, "StepsDone", JsonSerializer.Serialize(state.StepsDone, StorageJson.Options));
+        Set(entity, "StepsInFlight", state.StepsInFlight.Count == 0 ? null : JsonSerializer.Serialize(state.StepsInFlight, StorageJson.Options));
         Set(entity, "WriteBackMarker", state.WriteBackMarker);
         Set(entity, "Reopened", state.Reopened);
         Set(entity, "ScheduledFor", state.ScheduledFor);
@@ -75,6 +76,9 @@ internal static class TicketEntities
         WrittenState = entity.GetString("WrittenState"),
         StepsDone = entity.GetString("StepsDone") is { } steps
             ? JsonSerializer.Deserialize<string[]>(steps, StorageJson.Options) ?? []
+            : [],
+        StepsInFlight = entity.GetString("StepsInFlight") is { } inFlight
+            ? JsonSerializer.Deserialize<string[]>(inFlight, StorageJson.Options) ?? []
             : [],
         WriteBackMarker = entity.GetString("WriteBackMarker"),
         Reopened = entity.GetInt32("Reopened") ?? 0,

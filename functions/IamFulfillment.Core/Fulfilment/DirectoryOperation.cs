@@ -8,7 +8,25 @@ public abstract record DirectoryOperation
     /// <summary>Destructive operations count against the safety brake.</summary>
     public virtual DestructiveKind? Destructive => null;
 
+    /// <summary>
+    /// Doing it again after it succeeded changes nothing, so a run may go on to the next stage before recording it:
+    /// after a crash it is simply done again.
+    /// </summary>
+    public virtual bool SafeToRepeat => true;
+
     public abstract string Describe();
+
+    /// <summary>The operation (type name) a <see cref="StepId"/> belongs to, by its prefix; null for an unknown one.</summary>
+    public static string? OperationOf(string stepId) => stepId[..Math.Max(0, stepId.IndexOf(':', StringComparison.Ordinal))] switch
+    {
+        "add" => nameof(AddMember),
+        "remove" => nameof(RemoveMember),
+        "disable" => nameof(DisableAccount),
+        "revoke" => nameof(RevokeSessions),
+        "tap" => nameof(IssueTemporaryAccessPass),
+        "methods" => nameof(RemoveAuthenticationMethods),
+        _ => null,
+    };
 }
 
 public enum DestructiveKind
@@ -60,6 +78,9 @@ public sealed record IssueTemporaryAccessPass(string UserId, int LifetimeMinutes
 
     public override DestructiveKind? Destructive => DestructiveKind.MfaReset;
 
+    /// <summary>A second pass replaces the first, which the manager may already have handed on.</summary>
+    public override bool SafeToRepeat => false;
+
     public override string Describe() => $"issue a one-time Temporary Access Pass for {UserId} ({LifetimeMinutes} min) and mail it to manager {DeliverToUserId}";
 }
 
@@ -67,6 +88,9 @@ public sealed record IssueTemporaryAccessPass(string UserId, int LifetimeMinutes
 public sealed record RemoveAuthenticationMethods(string UserId) : DirectoryOperation
 {
     public override string StepId => $"methods:{UserId}";
+
+    /// <summary>Done again later, it would remove what the person registered meanwhile with the new pass.</summary>
+    public override bool SafeToRepeat => false;
 
     public override string Describe() => $"remove the registered MFA methods of {UserId}";
 }

@@ -267,6 +267,9 @@ public sealed class TicketProcessor
         /// <summary>The marker of a write-back an earlier run sent without recording its answer (it may have landed in part).</summary>
         private readonly string? _unconfirmedMarker = leased.Phase == RoundPhase.WritingBack ? leased.WriteBackMarker : null;
 
+        /// <summary>The marker this run recorded as about to be written back while the last stage ran, if any.</summary>
+        private string? _recordedMarker;
+
         /// <summary>The ticket read started while the lease was taken (valid under it), if any.</summary>
         public Task<TicketSnapshot>? EarlyRead { get; init; }
 
@@ -294,10 +297,11 @@ public sealed class TicketProcessor
             if (_state.Phase == RoundPhase.WritingBack && _state.WriteBackMarker is { } marker && await system.ShowsMarkerAsync(snapshot, marker, ct))
             {
                 _buffer.Round = _state.Round;
+                RecordStepsProvenByWriteBack(marker);
                 _buffer.Add(AuditKinds.WriteBackRecovered, ("marker", marker), ("state", snapshot.RawState));
                 _buffer.Add(AuditKinds.RoundCompleted, ("outcome", _state.Outcome?.ToString()), ("rule", _state.Rule));
                 ProcessingLog.WriteBackRecovered(p._logger, item.Ticket, _state.Round ?? "");
-                _state = _state with { Phase = RoundPhase.Completed, WrittenState = snapshot.RawState };
+                _state = _state with { Phase = RoundPhase.Completed, WrittenState = snapshot.RawState, StepsInFlight = [] };
                 await SaveReleasedAsync();
                 return new ProcessResult(ProcessStatus.Completed, "write-back had already reached the ticket", _state.Outcome, _state.Rule);
             }
@@ -344,6 +348,7 @@ public sealed class TicketProcessor
                     Outcome = null,
                     Rule = null,
                     StepsDone = [],
+                    StepsInFlight = [],
                     WriteBackMarker = null,
                     ScheduledFor = null,
                     Failures = 0,
@@ -442,11 +447,11 @@ public sealed class TicketProcessor
             var executed = new List<ExecutedStep>();
             if (decision.Plan is { } plan && !decision.DryRun)
             {
-                decision = await ExecuteAsync(plan, decision, executed);
+                decision = await ExecuteAsync(plan, decision, executed, round);
             }
 
             var (customer, note) = WriteBackComposer.Compose(ctx, decision, executed, round);
-            var marker = Marker(round, decision.DryRun ? "dryrun" : decision.Outcome.ToString().ToLowerInvariant());
+            var marker = WriteBackMarker(round, decision);
             var writeBack = new WriteBack
             {
                 Outcome = decision.Outcome,
@@ -458,6 +463,8 @@ public sealed class TicketProcessor
                 Resume = marker == _unconfirmedMarker,
             };
 
+            // Recorded while the last stage ran, unless its outcome changed what the write-back is.
+            var recorded = _recordedMarker == marker && _state.Outcome == decision.Outcome && _state.Rule == decision.Rule;
             _state = _state with
             {
                 Phase = RoundPhase.WritingBack,
@@ -466,7 +473,10 @@ public sealed class TicketProcessor
                 WriteBackMarker = marker,
                 StepsDone = _state.StepsDone.Union(executed.Where(s => s.Result.Succeeded).Select(s => s.Operation.StepId)).ToList(),
             };
-            _state = await p.SaveAsync(_buffer, _state, ct);
+            if (!recorded)
+            {
+                _state = await p.SaveAsync(_buffer, _state, ct);
+            }
 
             var bookkeeping = RecordGrantsAsync(ctx, decision, executed);
             var receipt = await system.WriteBackAsync(snapshot, writeBack, ct);
@@ -603,21 +613,48 @@ public sealed class TicketProcessor
             };
         }
 
-        private async Task<Decision> ExecuteAsync(FulfilmentPlan plan, Decision decision, List<ExecutedStep> executed)
+        private async Task<Decision> ExecuteAsync(FulfilmentPlan plan, Decision decision, List<ExecutedStep> executed, string round)
         {
             var executor = new PlanExecutor(p._directory, p._time);
             var done = _state.StepsDone.ToHashSet(StringComparer.Ordinal);
             var stopped = false;
             for (var i = 0; i < plan.Stages.Count && !stopped; i++)
             {
+                var stage = plan.Stages[i];
+                var last = i == plan.Stages.Count - 1;
+
+                // The write-back's record (its marker, so a crash after it is sent is recognised) is saved while the
+                // last stage runs; the stage's results follow in the final save. A save is also the lease check, so
+                // it overlaps the stage only while plenty of the lease is left: no one else can have taken it then.
+                var recording = last && LeaseSafe ? RecordWritingBackAsync(decision, round, done, stage) : null;
                 var before = executed.Count;
                 try
                 {
-                    await executor.RunStageAsync(plan.Stages[i], done, executed, ct);
+                    try
+                    {
+                        await executor.RunStageAsync(stage, done, executed, ct);
+                    }
+                    finally
+                    {
+                        RecordSteps(executed.Skip(before));
+                        if (recording is not null)
+                        {
+                            await recording;
+                        }
+                    }
                 }
-                finally
+                catch when (recording is not null)
                 {
-                    RecordSteps(executed.Skip(before));
+                    // Nothing was written back: the retry must not take the round for a write-back that broke off.
+                    _state = _state with { Phase = _unconfirmedMarker is null ? RoundPhase.Acting : RoundPhase.WritingBack, WriteBackMarker = _unconfirmedMarker, StepsInFlight = [] };
+                    _recordedMarker = null;
+                    throw;
+                }
+
+                if (recording is not null)
+                {
+                    // The stage's results are in the audit buffer now: the next save records them.
+                    _state = _state with { StepsInFlight = [] };
                 }
 
                 foreach (var step in executed.Skip(before).Where(s => s.Result.Succeeded))
@@ -626,11 +663,11 @@ public sealed class TicketProcessor
                 }
 
                 stopped = executed.Skip(before).Any(s => !s.Result.Succeeded) && !plan.ContinueAfterFailure;
-                if (i < plan.Stages.Count - 1)
+                if (!last && (stage.Any(o => !o.SafeToRepeat) || !LeaseSafe))
                 {
-                    // Later stages depend on this one having happened: record it before going on. Awaited, not
-                    // overlapped with the next stage: the save is also the lease check, and a run that lost its lease
-                    // must not make another change.
+                    // Later stages depend on this one having happened: record it before going on, unless doing it
+                    // again after a crash changes nothing. Awaited, not overlapped with the next stage: the save is
+                    // also the lease check, and a run that lost its lease must not make another change.
                     _state = _state with { Phase = RoundPhase.Acting, Outcome = decision.Outcome, Rule = decision.Rule, StepsDone = done.ToList() };
                     _state = await p.SaveAsync(_buffer, _state, ct);
                 }
@@ -655,6 +692,48 @@ public sealed class TicketProcessor
                 QueueKind = decision.QueueKind ?? QueueKinds.Privileged,
                 Reasons = reasons,
             };
+        }
+
+        /// <summary>
+        /// True while at least half of the lease is left. Leases are taken only once expired and nothing else writes
+        /// the row meanwhile, so until then the lease cannot have been lost and a save is not needed to prove it.
+        /// </summary>
+        private bool LeaseSafe => _state.LeaseUntil is { } until && until - p._time.GetUtcNow() > p._options.LeaseDuration / 2;
+
+        /// <summary>Saves the round as writing back with the marker the write-back will carry if the last stage succeeds.</summary>
+        private async Task RecordWritingBackAsync(Decision decision, string round, IReadOnlySet<string> done, IReadOnlyList<DirectoryOperation> stage)
+        {
+            _state = _state with
+            {
+                Phase = RoundPhase.WritingBack,
+                Outcome = decision.Outcome,
+                Rule = decision.Rule,
+                WriteBackMarker = WriteBackMarker(round, decision),
+                StepsDone = done.ToList(),
+                StepsInFlight = stage.Select(o => o.StepId).Where(id => !done.Contains(id)).ToList(),
+            };
+            _state = await p.SaveAsync(_buffer, _state, ct);
+            _recordedMarker = _state.WriteBackMarker;
+        }
+
+        private static string WriteBackMarker(string round, Decision decision) =>
+            Marker(round, decision.DryRun ? "dryrun" : decision.Outcome.ToString().ToLowerInvariant());
+
+        /// <summary>
+        /// The last stage's results are saved after the write-back; when the run stopped in between, the write-back on
+        /// the ticket is what proves they succeeded (it is sent only once every step of that stage has), so that is
+        /// what the trail records for them.
+        /// </summary>
+        private void RecordStepsProvenByWriteBack(string marker)
+        {
+            foreach (var step in _state.StepsInFlight)
+            {
+                _buffer.Add(AuditKinds.ChangeApplied,
+                    ("step", step),
+                    ("operation", DirectoryOperation.OperationOf(step)),
+                    ("status", "Succeeded"),
+                    ("detail", $"Result not saved: the run stopped after writing back, and the write-back ({marker}) is sent only once this step has succeeded."));
+            }
         }
 
         private void RecordSteps(IEnumerable<ExecutedStep> steps)

@@ -48,6 +48,12 @@ public sealed record TicketState
     public int Failures { get; init; }
 
     public IReadOnlyList<string> StepsDone { get; init; } = [];
+
+    /// <summary>
+    /// The last stage's steps, under way when the write-back was recorded as about to be sent: their results are saved
+    /// after the write-back, so a run that stopped in between leaves them named here for the audit trail.
+    /// </summary>
+    public IReadOnlyList<string> StepsInFlight { get; init; } = [];
     public string? WriteBackMarker { get; init; }
 
     /// <summary>Number of times a person reopened the ticket after a final outcome (part of the round id).</summary>

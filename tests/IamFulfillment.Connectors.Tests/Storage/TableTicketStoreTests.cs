@@ -378,6 +378,7 @@ public sealed class TableTicketStoreTests(AzuriteFixture azurite, ITestOutputHel
             Rule = "approval.stale",
             WrittenState = "-5",
             StepsDone = ["add:11111111-2222-3333-4444-555555555555", "comment:r-7f3a"],
+            StepsInFlight = ["remove:11111111-2222-3333-4444-555555555555"],
             WriteBackMarker = "[iamf:r-7f3a:decision]",
             Reopened = 2,
             ScheduledFor = StorageScope.Start.AddDays(3).AddTicks(7),
@@ -388,7 +389,8 @@ public sealed class TableTicketStoreTests(AzuriteFixture azurite, ITestOutputHel
 
         var read = (await store.TryAcquireAsync(Ticket, "worker-a", Lease, CancellationToken.None)).State!;
 
-        Assert.Equal(withEvents with { ETag = read.ETag, StepsDone = read.StepsDone, LastWrittenAt = read.LastWrittenAt }, read);
+        Assert.Equal(withEvents with { ETag = read.ETag, StepsDone = read.StepsDone, StepsInFlight = read.StepsInFlight, LastWrittenAt = read.LastWrittenAt }, read);
+        Assert.Equal(full.StepsInFlight, read.StepsInFlight);
         Assert.NotNull(read.LastWrittenAt); // the store's own write time, by its clock
         Assert.Equal(full.StepsDone, read.StepsDone);
         Assert.Equal(full.ScheduledFor!.Value.UtcTicks, read.ScheduledFor!.Value.UtcTicks);
