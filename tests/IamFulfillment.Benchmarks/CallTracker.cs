@@ -41,18 +41,18 @@ public sealed class CallTracker : IDisposable
     /// <summary>When set, every call is kept for <see cref="TakeTimeline"/> (diagnostics: where a ticket's time goes).</summary>
     public bool Recording { get; set; }
 
-    private readonly ConcurrentQueue<(DateTimeOffset At, string System, string Call)> _timeline = new();
+    private readonly ConcurrentQueue<TimedCall> _timeline = new();
 
     /// <summary>The calls recorded since the last take, oldest first.</summary>
-    public IReadOnlyList<(DateTimeOffset At, string System, string Call)> TakeTimeline()
+    public IReadOnlyList<TimedCall> TakeTimeline()
     {
-        var calls = new List<(DateTimeOffset, string, string)>();
+        var calls = new List<TimedCall>();
         while (_timeline.TryDequeue(out var call))
         {
             calls.Add(call);
         }
 
-        return [.. calls.OrderBy(c => c.Item1)];
+        return [.. calls.OrderBy(c => c.At)];
     }
 
     public CallCounts Counts => new(Interlocked.Read(ref _serviceNow), Interlocked.Read(ref _jira), Interlocked.Read(ref _graphHttp), Interlocked.Read(ref _graphRequests));
@@ -86,18 +86,18 @@ public sealed class CallTracker : IDisposable
         return " " + (text.Length > 40 ? text[..40] : text);
     }
 
-    private void Record(DateTimeOffset at, string system, string call)
+    private void Record(DateTimeOffset received, DateTimeOffset at, string system, string call)
     {
         if (Recording)
         {
-            _timeline.Enqueue((at, system, call));
+            _timeline.Enqueue(new TimedCall(received, at, system, call));
         }
     }
 
     private void OnServiceNow(SandboxCall call)
     {
         Interlocked.Increment(ref _serviceNow);
-        Record(call.At, "ServiceNow", $"{call.Method} {call.Path}{Query(call.Query)}");
+        Record(call.ReceivedAt, call.At, "ServiceNow", $"{call.Method} {call.Path}{Query(call.Query)}");
         const string ItemPath = "/api/now/table/sc_req_item/";
         if (call.Method != "GET" && call.Path.StartsWith(ItemPath, StringComparison.Ordinal)
             && _watches.TryGetValue(call.Path[ItemPath.Length..], out var watch))
@@ -109,7 +109,7 @@ public sealed class CallTracker : IDisposable
     private void OnJira(SandboxCall call)
     {
         Interlocked.Increment(ref _jira);
-        Record(call.At, "Jira", $"{call.Method} {call.Path}");
+        Record(call.ReceivedAt, call.At, "Jira", $"{call.Method} {call.Path}");
         if (call.Method == "GET")
         {
             return;
@@ -130,10 +130,13 @@ public sealed class CallTracker : IDisposable
     private void OnGraph(SandboxRequest call)
     {
         Interlocked.Increment(ref _graphHttp);
-        Record(call.At, "Graph", $"{call.Method} {call.Path}{(call.BatchSize is { } size ? $" ({size})" : "")}");
+        Record(call.ReceivedAt, call.At, "Graph", $"{call.Method} {call.Path}{(call.BatchSize is { } size ? $" ({size})" : "")}");
         Interlocked.Add(ref _graphRequests, call.BatchSize ?? 1);
     }
 }
+
+/// <summary>One call as a sandbox saw it: arrived (before the added latency), logged (answered; Graph: handled).</summary>
+public sealed record TimedCall(DateTimeOffset ReceivedAt, DateTimeOffset At, string System, string Call);
 
 /// <summary>One ticket's write-back as the ticket system received it.</summary>
 public sealed class TicketWatch(int expectedWrites)

@@ -27,6 +27,39 @@ public readonly record struct CpuTimes(TimeSpan Host, TimeSpan Azurite, TimeSpan
         }
     }
 
+    /// <summary>CPU used so far by the threads of <paramref name="pid"/> whose name starts with <paramref name="namePrefix"/> (e.g. the runtime's JIT thread).</summary>
+    public static TimeSpan ThreadCpu(int pid, string namePrefix)
+    {
+        var ticks = 0L;
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/task"))
+            {
+                try
+                {
+                    if (!File.ReadAllText(Path.Combine(task, "comm")).StartsWith(namePrefix, StringComparison.Ordinal))
+                    {
+                        continue;
+                    }
+
+                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                }
+                catch (IOException)
+                {
+                    // The thread ended meanwhile.
+                }
+            }
+        }
+        catch (IOException)
+        {
+            return TimeSpan.Zero;
+        }
+
+        return TimeSpan.FromMilliseconds(ticks * 10);
+    }
+
     /// <summary>The node process serving Azurite's table endpoint on <paramref name="tablePort"/>.</summary>
     public static int? FindAzurite(int tablePort)
     {

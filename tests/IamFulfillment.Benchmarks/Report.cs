@@ -24,7 +24,7 @@ public static class Report
         s.AppendLine(c, $"- Date: {results.Started:yyyy-MM-dd HH:mm} UTC; run took {results.Duration.TotalMinutes:0.0} min{(options.Quick ? " (--quick)" : "")}.");
         s.AppendLine(c, $"- Machine: {Environment.ProcessorCount} cores ({CpuModel()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; load average {results.LoadBefore} before, {results.LoadAfter} after (shared machine); one Azurite round trip (read one entity) p50 {results.StorageRoundTripMs:0.0} ms.");
         s.AppendLine(c, $"- Set-up: Azurite, ServiceNow/Jira/Graph sandboxes (WireMock.Net, loopback) adding a fixed latency to every call, the standalone host as its own process (Release, `Processing:Concurrency` 64, default logging). Demo policy with the safety brake's caps raised. {options.Samples} tickets per row after a warm-up; each ticket a new employee, sent one at a time.");
-        s.AppendLine("- End-to-end = webhook sent → the ticket system received the final write-back call. Floor = sequential round trips the work needs × added latency (derivation per row). Calls per ticket: HTTP calls to each system (Graph: calls / requests inside them).");
+        s.AppendLine("- End-to-end = webhook sent → the ticket system received the final write-back call. Floor = sequential round trips the work needs × added latency (derivation per row). Calls per ticket: HTTP calls to each system (Graph: calls / requests inside them). Overhead (0 ms rows) = end-to-end minus the time at least one ServiceNow, Jira or Graph sandbox was serving one of the ticket's calls (from its arrival to its answer; Graph: to its handling): what the service itself adds — intake, storage, queueing, its own CPU and the loopback transfers.");
         s.AppendLine();
         s.AppendLine("| Measurement | Result | Target | Met | Detail |");
         s.AppendLine("|---|---|---|---|---|");
@@ -38,8 +38,8 @@ public static class Report
                 string target, met;
                 if (r.LatencyMs == 0)
                 {
-                    target = $"p50 ≤ {OverheadTargetMs:0} ms (overhead)";
-                    met = Mark(e.Median <= OverheadTargetMs);
+                    target = $"overhead p50 ≤ {OverheadTargetMs:0} ms";
+                    met = Mark(r.Outside.Median <= OverheadTargetMs);
                 }
                 else if (r.LatencyMs == options.TargetLatency)
                 {
@@ -59,7 +59,8 @@ public static class Report
                     detail += $"; path: {scenario.CriticalPath}";
                 }
 
-                s.AppendLine(c, $"| {scenario.Name}, {r.LatencyMs} ms | p50 {Stats.Ms(e.Median)} · p90 {Stats.Ms(e.P90)} · p99 {Stats.Ms(e.P99)}{(double.IsNaN(ratio) ? "" : $" · ×{ratio:0.00} floor")} | {target} | {met} | {detail} |");
+                var overhead = r.LatencyMs == 0 ? $" · overhead p50 {Stats.Ms(r.Outside.Median)} (p90 {Stats.Ms(r.Outside.P90)})" : "";
+                s.AppendLine(c, $"| {scenario.Name}, {r.LatencyMs} ms | p50 {Stats.Ms(e.Median)} · p90 {Stats.Ms(e.P90)} · p99 {Stats.Ms(e.P99)}{(double.IsNaN(ratio) ? "" : $" · ×{ratio:0.00} floor")}{overhead} | {target} | {met} | {detail} |");
             }
         }
 

@@ -42,6 +42,7 @@ public sealed partial class GraphSandbox : IDisposable
     private readonly GraphSandboxOptions _options;
     private readonly TimeProvider _time;
     private readonly AsyncLocal<SandboxFault?> _callFault = new();
+    private readonly AsyncLocal<DateTimeOffset?> _callReceived = new();
     private readonly Lock _gate = new();
 
     private readonly Dictionary<string, SandboxUser> _users = new(StringComparer.OrdinalIgnoreCase);
@@ -337,6 +338,7 @@ public sealed partial class GraphSandbox : IDisposable
     /// <summary>Runs before WireMock: adds latency, and drops connections the fault injector picked.</summary>
     private async Task ConnectionFaultsAsync(HttpContext context, Func<Task> next)
     {
+        _callReceived.Value = _time.GetUtcNow();
         var latency = Latency;
         if (latency > TimeSpan.Zero)
         {
@@ -418,7 +420,7 @@ public sealed partial class GraphSandbox : IDisposable
         }
 
         var faultName = fault is null ? null : FaultName(fault.Kind);
-        Record(_httpCalls, new SandboxRequest(context.Now, message.Method, path, query, reply.Status, false, batchSize, faultName));
+        Record(_httpCalls, new SandboxRequest(context.Now, message.Method, path, query, reply.Status, false, batchSize, faultName) { ReceivedAt = _callReceived.Value ?? context.Now });
         if (batchSize is null)
         {
             Record(_requests, new SandboxRequest(context.Now, message.Method, path, query, reply.Status, false, null, faultName));

@@ -143,7 +143,11 @@ public sealed record SandboxRequest(
     int Status,
     bool InBatch,
     int? BatchSize,
-    string? Fault);
+    string? Fault)
+{
+    /// <summary>When the HTTP call arrived (before the added latency); <see cref="At"/> is when it was handled.</summary>
+    public DateTimeOffset ReceivedAt { get; init; } = At;
+}
 
 /// <summary>Changes that actually altered the directory (a repeated add that Graph answers "already exists" does not count).</summary>
 public sealed record SandboxChanges(
