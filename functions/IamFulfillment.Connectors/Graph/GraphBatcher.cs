@@ -48,6 +48,8 @@ internal sealed partial class GraphBatcher : IDisposable
     private long _windowStart;
     private int _windowCount;
     private int _previousWindowCount;
+    private int _windowPeak;
+    private int _previousWindowPeak;
     private int _inFlight;
     private bool _disposed;
 
@@ -111,7 +113,12 @@ internal sealed partial class GraphBatcher : IDisposable
         return await pending.Task;
     }
 
-    /// <summary>Counts this arrival and tells whether the recent rate (a 100 ms sliding window) calls for batching.</summary>
+    /// <summary>
+    /// Counts this arrival and tells whether the recent traffic (a 100 ms sliding window) calls for batching: a rate
+    /// above <c>Graph:BatchingMinRate</c> with, at some moment, as many requests waiting or in flight as calls may be
+    /// in flight. The second condition keeps a lone ticket out of it: one ticket after another at a high rate still
+    /// has at most a few requests in the air, and each would only wait for a batch to fill.
+    /// </summary>
     private bool AboveBatchingRate()
     {
         if (_batchingMinRate == 0)
@@ -124,22 +131,23 @@ internal sealed partial class GraphBatcher : IDisposable
         var elapsed = now - _windowStart;
         if (elapsed >= 2 * window)
         {
-            _previousWindowCount = 0;
-            _windowCount = 0;
+            (_previousWindowCount, _previousWindowPeak) = (0, 0);
+            (_windowCount, _windowPeak) = (0, 0);
             _windowStart = now;
             elapsed = 0;
         }
         else if (elapsed >= window)
         {
-            _previousWindowCount = _windowCount;
-            _windowCount = 0;
+            (_previousWindowCount, _previousWindowPeak) = (_windowCount, _windowPeak);
+            (_windowCount, _windowPeak) = (0, 0);
             _windowStart += window;
             elapsed -= window;
         }
 
         _windowCount++;
+        _windowPeak = Math.Max(_windowPeak, _inFlight + _queue.Count + 1);
         var recent = _windowCount + (_previousWindowCount * (window - elapsed) / (double)window);
-        return recent * 10 > _batchingMinRate;
+        return recent * 10 > _batchingMinRate && Math.Max(_windowPeak, _previousWindowPeak) >= _maxConcurrentCalls;
     }
 
     public void Dispose()

@@ -257,6 +257,24 @@ public sealed class GraphBatchingTests
         Assert.DoesNotContain(graph.Sandbox.HttpCalls, c => c.Path.EndsWith("$batch", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Quiet_OneTicketAfterAnotherAtAHighRate_StillGoesOutAsPlainCalls()
+    {
+        // Above Graph:BatchingMinRate (set low, so any machine gets there), but never more than three requests in the
+        // air: batching would only make each wave wait.
+        using var graph = GraphHarness.Start(settings => settings["Graph:BatchingMinRate"] = "10");
+        var users = Enumerable.Range(0, 3).Select(i => graph.AddUser($"User {i}", u => u.EmployeeId = $"R{i}")).ToList();
+        graph.Sandbox.ClearLog();
+
+        for (var wave = 0; wave < 40; wave++)
+        {
+            await Task.WhenAll(users.Select(u => graph.Directory.FindUsersAsync(PersonKey.EmployeeId, u.EmployeeId!, default)));
+        }
+
+        Assert.Equal(120, graph.Sandbox.HttpCalls.Count);
+        Assert.DoesNotContain(graph.Sandbox.HttpCalls, c => c.Path.EndsWith("$batch", StringComparison.Ordinal));
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (var i = 0; i < 200 && !condition(); i++)
