@@ -13,19 +13,23 @@ public enum HoldPoint
 /// <summary>
 /// Requests a test stops at a sandbox's front door, to put a client in a known state at a known moment: e.g. the
 /// service has made the directory change and its write-back is on the wire, so a crash can be landed exactly there
-/// without any hook in the service. A hold matches the next <c>times</c> requests by method and path; each waits
-/// until the test releases (answer normally) or drops (abort the connection) it, or the client goes away.
+/// without any hook in the service. A hold matches the next <c>times</c> requests by method and path (and, where two
+/// requests share a path, e.g. a Jira customer comment and internal note, by a piece of the body); each waits until
+/// the test releases (answer normally) or drops (abort the connection) it, or the client goes away.
 /// </summary>
 public sealed class RequestHolds
 {
     private readonly Lock _gate = new();
     private readonly List<RequestHold> _holds = [];
 
-    /// <summary>Holds the next <paramref name="times"/> requests whose method and path match (case-insensitive; null = any).</summary>
-    public RequestHold Add(string? method, string? pathContains, HoldPoint point = HoldPoint.BeforeHandling, int times = 1)
+    /// <summary>
+    /// Holds the next <paramref name="times"/> requests whose method and path match (case-insensitive; null = any) and
+    /// whose body contains <paramref name="bodyContains"/> (ordinal; null = any body).
+    /// </summary>
+    public RequestHold Add(string? method, string? pathContains, HoldPoint point = HoldPoint.BeforeHandling, int times = 1, string? bodyContains = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(times, 1);
-        var hold = new RequestHold(method, pathContains, point, times);
+        var hold = new RequestHold(method, pathContains, point, times, bodyContains);
         lock (_gate)
         {
             _holds.Add(hold);
@@ -50,14 +54,26 @@ public sealed class RequestHolds
         }
     }
 
+    /// <summary>Whether a hold looks at bodies: only then does the front door read one before the sandbox does.</summary>
+    public bool MatchesBodies
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _holds.Any(h => h.BodyContains is not null);
+            }
+        }
+    }
+
     /// <summary>The hold this request falls under, if any (consumes one of its matches).</summary>
-    public RequestHold? Match(string method, string path)
+    public RequestHold? Match(string method, string path, string? body = null)
     {
         lock (_gate)
         {
             foreach (var hold in _holds)
             {
-                if (hold.TryTake(method, path))
+                if (hold.TryTake(method, path, body))
                 {
                     return hold;
                 }
@@ -124,15 +140,19 @@ public sealed class RequestHold
     private int _remaining;
     private int _held;
 
-    internal RequestHold(string? method, string? pathContains, HoldPoint point, int times)
+    internal RequestHold(string? method, string? pathContains, HoldPoint point, int times, string? bodyContains = null)
     {
         _method = method;
         _pathContains = pathContains;
         Point = point;
         _remaining = times;
+        BodyContains = bodyContains;
     }
 
     public HoldPoint Point { get; }
+
+    /// <summary>What a held request's body must contain (null: any body).</summary>
+    public string? BodyContains { get; }
 
     /// <summary>Completes when the first matching request is being held.</summary>
     public Task Arrived => _arrived.Task;
@@ -146,11 +166,12 @@ public sealed class RequestHold
     /// <summary>Aborts every held (and later matching) request's connection: before handling nothing is applied; after it, the answer is lost.</summary>
     public void Drop() => _outcome.TrySetResult(false);
 
-    internal bool TryTake(string method, string path)
+    internal bool TryTake(string method, string path, string? body)
     {
         if (_remaining <= 0
             || (_method is not null && !string.Equals(_method, method, StringComparison.OrdinalIgnoreCase))
-            || (_pathContains is not null && !path.Contains(_pathContains, StringComparison.OrdinalIgnoreCase)))
+            || (_pathContains is not null && !path.Contains(_pathContains, StringComparison.OrdinalIgnoreCase))
+            || (BodyContains is not null && body?.Contains(BodyContains, StringComparison.Ordinal) != true))
         {
             return false;
         }

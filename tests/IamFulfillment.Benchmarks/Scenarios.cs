@@ -34,7 +34,9 @@ public sealed record Scenario(Itsm System, DemoRequest Request, string Name, int
     //   (the benchmark's verifier filed it, as a service desk does). Comment, work note, state and assignment go
     //   in one PATCH.
     // - Jira: the JSM request, its approvals and the issue (fields, changelog, transitions) need only the key: one
-    //   round trip. Comments and the transition are separate calls, sent together: one round trip.
+    //   round trip. The customer comment, the internal note and the transition are separate calls, sent together:
+    //   one round trip (the note says what it was sent with, so it need not wait for the others to be a reliable
+    //   record of the write-back).
     // - Graph: deleting authentication methods needs their ids, but the list can be read while the pass is issued,
     //   so it adds no round trip of its own.
     public static IReadOnlyList<Scenario> All { get; } =

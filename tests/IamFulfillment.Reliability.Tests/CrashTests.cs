@@ -4,6 +4,7 @@ using IamFulfillment.Core.Audit;
 using IamFulfillment.Reliability.Tests.Infrastructure;
 using IamFulfillment.Sandbox;
 using IamFulfillment.Sandbox.Demo;
+using IamFulfillment.Sandbox.Jira;
 using IamFulfillment.Testing;
 using Xunit.Abstractions;
 
@@ -32,6 +33,7 @@ public sealed class CrashTests(ITestOutputHelper output)
         var beforeWriteBack = Tickets.ServiceNowGrant(world, Tickets.NewEmployee(world), "finance-team");
         var writeBackLanded = Tickets.ServiceNowGrant(world, Tickets.NewEmployee(world), "finance-team");
         var beforeJiraNote = Tickets.JiraGrant(world, Tickets.NewEmployee(world), "engineering-team");
+        var beforeJiraComment = Tickets.JiraGrant(world, Tickets.NewEmployee(world), "engineering-team");
         var jiraCommentLanded = Tickets.JiraGrant(world, Tickets.NewEmployee(world), "engineering-team");
         var passInFlight = Tickets.JiraMfaReset(world, Tickets.NewEmployee(world));
         var mailLanded = Tickets.JiraMfaReset(world, Tickets.NewEmployee(world));
@@ -41,8 +43,9 @@ public sealed class CrashTests(ITestOutputHelper output)
             ("member added, answer not back", addLanded, world.Graph.Holds.Add("POST", $"/groups/{groups["engineering-wiki"]}/members/$ref", HoldPoint.AfterHandling)),
             ("directory changed, write-back on the wire", beforeWriteBack, world.ServiceNow.Holds.Add("PATCH", beforeWriteBack.Key)),
             ("write-back applied, answer not back", writeBackLanded, world.ServiceNow.Holds.Add("PATCH", writeBackLanded.Key, HoldPoint.AfterHandling)),
-            ("Jira comment and transition done, note on the wire", beforeJiraNote, HoldSecondComment(world, beforeJiraNote.Key)),
-            ("Jira customer comment applied, answer not back", jiraCommentLanded, world.Jira!.Holds.Add("POST", $"/request/{jiraCommentLanded.Key}/comment", HoldPoint.AfterHandling)),
+            ("Jira write-back wave sent, its note held on the wire", beforeJiraNote, HoldJiraComment(world, beforeJiraNote.Key, JiraSandbox.InternalNoteBody)),
+            ("Jira write-back wave sent, its customer comment held on the wire", beforeJiraComment, HoldJiraComment(world, beforeJiraComment.Key, JiraSandbox.CustomerCommentBody)),
+            ("Jira customer comment applied, answer not back", jiraCommentLanded, HoldJiraComment(world, jiraCommentLanded.Key, JiraSandbox.CustomerCommentBody, HoldPoint.AfterHandling)),
             ("pass issued, answer not back", passInFlight, world.Graph.Holds.Add("POST", $"/users/{world.Demo[passInFlight.Person].GraphId}/authentication/temporaryAccessPassMethods", HoldPoint.AfterHandling)),
             ("pass mailed, answer not back", mailLanded, world.Graph.Holds.Add("POST", "/sendMail", HoldPoint.AfterHandling)),
         };
@@ -80,7 +83,7 @@ public sealed class CrashTests(ITestOutputHelper output)
         }
 
         await ExactlyOnce.AssertAsync(world, probe.Store, tickets, strictAudit: false);
-        Assert.Equal(6, world.Graph.Changes.MembershipsAdded);
+        Assert.Equal(7, world.Graph.Changes.MembershipsAdded);
         AssertPassMailed(world, [passInFlight, mailLanded], t => t == mailLanded);
 
         // The member add's result was to be saved after the write-back: the write-back on the ticket stands for it.
@@ -210,13 +213,12 @@ public sealed class CrashTests(ITestOutputHelper output)
         return [.. world.Graph.Outbox.Where(m => passes.Any(p => m.Body.Contains(p, StringComparison.Ordinal)))];
     }
 
-    private static RequestHold HoldSecondComment(SandboxWorld world, string key)
-    {
-        // The first comment of the write-back (the customer's) goes through; the second (the note) is held.
-        var first = world.Jira!.Holds.Add("POST", $"/request/{key}/comment", HoldPoint.AfterHandling);
-        first.Release();
-        return world.Jira.Holds.Add("POST", $"/request/{key}/comment");
-    }
+    /// <summary>
+    /// Holds one of the write-back's two comments on the ticket (the note or the customer comment, told apart by the
+    /// body): they go out in the same wave as the transition, which is not held and may or may not land before the kill.
+    /// </summary>
+    private static RequestHold HoldJiraComment(SandboxWorld world, string key, string body, HoldPoint point = HoldPoint.BeforeHandling) =>
+        world.Jira!.Holds.Add("POST", $"/request/{key}/comment", point, bodyContains: body);
 
     private static async Task<HttpResponseMessage> SendAsync(HostProcess host, SandboxWorld world, TestTicket ticket) =>
         await Tickets.SendAsync(host.Http, Tickets.Delivery(world, ticket));

@@ -1,6 +1,7 @@
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Reliability.Tests.Infrastructure;
 using IamFulfillment.Sandbox;
+using IamFulfillment.Sandbox.Jira;
 using IamFulfillment.Testing;
 using GraphSandbox = IamFulfillment.Sandbox.Graph;
 
@@ -44,23 +45,48 @@ public sealed class LostAnswerTests
         await ExactlyOnce.AssertAsync(s.World, s.Host.Store, [ticket]);
     }
 
+    /// <summary>
+    /// The note goes out in the same wave as the customer comment and the transition. Its answer lost while the others
+    /// landed: the note, the comment it names and the status it names are all on the ticket, so the write-back is
+    /// recognised as done and nothing is written again.
+    /// </summary>
     [Fact]
     public async Task JiraInternalNoteAppliedButItsAnswerLost_IsRecognisedAsTheWholeWriteBack()
     {
         await using var s = await Scenario.StartAsync(settings => FaultSettings.ForFaults(settings));
         var ticket = Tickets.JiraGrant(s.World, Tickets.NewEmployee(s.World));
-        var comment = s.World.Jira!.Holds.Add("POST", "/comment", HoldPoint.AfterHandling);
-        var note = s.World.Jira.Holds.Add("POST", "/comment", HoldPoint.AfterHandling);
+        var note = s.World.Jira!.Holds.Add("POST", "/comment", HoldPoint.AfterHandling, bodyContains: JiraSandbox.InternalNoteBody);
 
         await Tickets.SendAsync(s.Host.Http, Tickets.Delivery(s.World, ticket));
-        await comment.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
-        comment.Release();
         await note.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
         note.Drop();
         await s.Host.WaitForRoundAsync(ticket.Ref, TimeSpan.FromSeconds(60));
 
         Assert.Contains(await s.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.WriteBackRecovered);
         Assert.Equal(2, s.World.Jira.CallCount("POST", "/comment"));
+        Assert.Equal(1, s.World.Jira.CallCount("POST", "/transitions"));
+        await ExactlyOnce.AssertAsync(s.World, s.Host.Store, [ticket]);
+    }
+
+    /// <summary>
+    /// The note landed, but the customer comment sent with it never reached the ticket: the note alone is not the
+    /// whole write-back, so the round is resumed and posts the comment, and neither the note nor the transition twice.
+    /// </summary>
+    [Fact]
+    public async Task JiraInternalNoteLandedButTheCustomerCommentDidNot_TheWriteBackIsCompletedWithoutRepeatingIt()
+    {
+        await using var s = await Scenario.StartAsync(settings => FaultSettings.ForFaults(settings));
+        var ticket = Tickets.JiraGrant(s.World, Tickets.NewEmployee(s.World));
+        var comment = s.World.Jira!.Holds.Add("POST", "/comment", bodyContains: JiraSandbox.CustomerCommentBody);
+
+        await Tickets.SendAsync(s.Host.Http, Tickets.Delivery(s.World, ticket));
+        await comment.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
+        comment.Drop(); // never applied
+        await s.Host.WaitForRoundAsync(ticket.Ref, TimeSpan.FromSeconds(60));
+
+        Assert.DoesNotContain(await s.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.WriteBackRecovered);
+        Assert.Equal(3, s.World.Jira.CallCount("POST", "/comment")); // the dropped comment, the note, the comment again
+        Assert.Equal(1, s.World.Jira.CallCount("POST", "/transitions"));
         await ExactlyOnce.AssertAsync(s.World, s.Host.Store, [ticket]);
     }
 

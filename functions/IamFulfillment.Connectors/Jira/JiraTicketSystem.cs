@@ -18,10 +18,11 @@ namespace IamFulfillment.Connectors.Jira;
 /// <summary>
 /// Jira Service Management as the core's ticket system. A read is one wave of three parallel calls (the JSM request,
 /// its approvals, the platform issue with hidden fields, changelog and the transitions available now), because
-/// end-to-end latency is measured against the round-trip floor. A write-back is one wave of parallel calls (customer
-/// comment ∥ transition ∥ escalation fields) and then the internal note: Jira has no call that writes them together,
-/// so the note goes last and is the write-back's commit record — a ticket showing the note with the marker shows the
-/// whole write-back, and a write-back that broke off half-way is completed, not repeated.
+/// end-to-end latency is measured against the round-trip floor. A write-back is one wave of parallel calls too
+/// (customer comment ∥ internal note ∥ transition ∥ escalation fields): Jira has no call that writes them together.
+/// Since the note no longer comes last, it says what it was sent with (<see cref="JiraNoteRecord"/>), and the
+/// write-back counts as done only once each of those parts is seen on the ticket; one that broke off half-way is
+/// completed, never repeated.
 /// </summary>
 public sealed partial class JiraTicketSystem : ITicketSystem
 {
@@ -102,6 +103,10 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             throw new TicketNotFoundException(ticket.Ref);
         }
 
+        // Resuming a write-back that broke off: look first at what of it is already on the ticket, so that nothing
+        // is written twice and the plan below can see a transition that already landed.
+        var landed = writeBack.Resume ? await LandedAsync(key, writeBack, cancellationToken) : Landed.Nothing;
+
         // Decide the transition before writing anything: a refused transition must not leave a comment behind it.
         // An escalation is the exception: people must see it even when the workflow will not move the ticket,
         // so it is written without the move and the note says why.
@@ -111,7 +116,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
         {
             try
             {
-                plan = await PlanTransitionAsync(ticket, writeBack, cancellationToken);
+                plan = await PlanTransitionAsync(ticket, writeBack, landed, cancellationToken);
             }
             catch (ConnectorException ex) when (writeBack.Outcome == Outcome.Escalated && ex.Status is null && ex is not TransientConnectorException)
             {
@@ -123,18 +128,31 @@ public sealed partial class JiraTicketSystem : ITicketSystem
         var fields = writeBack.ChangeState && writeBack.Outcome == Outcome.Escalated && writeBack.Queue is { JiraFields.Count: > 0 } queue
             ? queue.JiraFields
             : null;
-
-        // Resuming a write-back that broke off: what already carries the marker is not posted again.
-        var present = writeBack.Resume ? await MarkedCommentsAsync(key, writeBack.Marker, cancellationToken) : (Public: false, Internal: false);
-        var writes = new List<Task>();
-        if (!string.IsNullOrWhiteSpace(writeBack.CustomerComment) && !present.Public)
+        if (writeBack.Resume)
         {
-            writes.Add(CommentAsync(key, writeBack.CustomerComment, writeBack.Marker, isPublic: true, cancellationToken));
+            LogResumed(_logger, key, writeBack.Marker, landed.CustomerComment, landed.Note, plan is { Transition: null, AlreadyAt: not null });
         }
 
-        if (plan?.Transition is { } transition)
+        var comment = !string.IsNullOrWhiteSpace(writeBack.CustomerComment) && !landed.CustomerComment ? writeBack.CustomerComment : null;
+        var note = unmoved is null ? writeBack.InternalNote : $"{writeBack.InternalNote}\n\nThe ticket was not moved to the escalation queue's status: {unmoved}".TrimStart();
+        note = !string.IsNullOrWhiteSpace(note) && !landed.Note ? note : null;
+        var transition = plan?.Transition;
+
+        // One wave: the note goes with the other parts and says which they are, so a later look can tell a
+        // write-back that broke off from a whole one. Only a transition whose target Jira did not name cannot be
+        // looked for; then the note waits for it and, written last, needs no record.
+        var noteWaits = transition is { TargetStatus: null };
+        var target = noteWaits ? null : transition?.TargetStatus;
+        var record = new JiraNoteRecord(comment is not null, target, target is null ? null : ServiceMovesSeen(ticket, target), fields is not null);
+        var writes = new List<Task>();
+        if (comment is not null)
         {
-            writes.Add(TransitionAsync(ticket, plan, transition, cancellationToken));
+            writes.Add(CommentAsync(key, comment, writeBack.Marker, isPublic: true, record: null, cancellationToken));
+        }
+
+        if (transition is not null)
+        {
+            writes.Add(TransitionAsync(ticket, plan!, transition, cancellationToken));
         }
 
         if (fields is not null)
@@ -142,25 +160,30 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             writes.Add(SetFieldsAsync(key, fields, cancellationToken));
         }
 
-        await Task.WhenAll(writes);
-
-        // Last, once everything else is on the ticket: the note that ShowsMarkerAsync looks for.
-        var note = unmoved is null ? writeBack.InternalNote : $"{writeBack.InternalNote}\n\nThe ticket was not moved to the escalation queue's status: {unmoved}".TrimStart();
-        if (!string.IsNullOrWhiteSpace(note) && !present.Internal)
+        if (note is not null && !noteWaits)
         {
-            await CommentAsync(key, note, writeBack.Marker, isPublic: false, cancellationToken);
+            writes.Add(CommentAsync(key, note, writeBack.Marker, isPublic: false, record.IsEmpty ? null : record, cancellationToken));
+        }
+
+        await Task.WhenAll(writes);
+        if (note is not null && noteWaits)
+        {
+            await CommentAsync(key, note, writeBack.Marker, isPublic: false, record: null, cancellationToken);
         }
 
         var state = plan?.TargetStatus;
-        LogWritten(_logger, key, writeBack.Outcome, !string.IsNullOrWhiteSpace(writeBack.CustomerComment), !string.IsNullOrWhiteSpace(writeBack.InternalNote),
-            plan?.Transition?.Name, state, fields?.Count ?? 0);
+        LogWritten(_logger, key, writeBack.Outcome, comment is not null, note is not null, transition?.Name, state, fields?.Count ?? 0);
         return new WriteBackReceipt(state);
     }
 
     /// <summary>
-    /// True when the internal note carrying <paramref name="marker"/> is on the ticket: it is written last, after the
-    /// customer comment, the transition and the fields, so its presence means the whole write-back landed. A customer
-    /// comment alone is a write-back that broke off (resumed with <see cref="WriteBack.Resume"/>).
+    /// True when the internal note carrying <paramref name="marker"/> is on the ticket and so is every part its record
+    /// says it was sent with: the customer comment with the marker, and the issue in the transition's target status
+    /// (or moved there by the integration account once more than the write-back's read saw, in case a person has
+    /// moved it on since). The note is written in the same wave as those parts, so on its own it proves
+    /// only itself. Queue fields cannot be confirmed by a read, so a write-back that set them is never shown whole
+    /// here: it is resumed with <see cref="WriteBack.Resume"/>, which sets them again (harmless) and repeats nothing.
+    /// A note without a record was written last and stands for the whole write-back.
     /// </summary>
     public async Task<bool> ShowsMarkerAsync(TicketSnapshot ticket, string marker, CancellationToken cancellationToken)
     {
@@ -170,15 +193,57 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             throw new TicketNotFoundException(ticket.Ref);
         }
 
-        return (await MarkedCommentsAsync(key, marker, cancellationToken)).Internal;
+        var marked = await MarkedCommentsAsync(key, marker, cancellationToken);
+        if (!marked.Internal)
+        {
+            return false;
+        }
+
+        if (marked.Record is not { } record)
+        {
+            return true;
+        }
+
+        if (!record.IsReadable || record.QueueFields || (record.CustomerComment && !marked.Public))
+        {
+            return false;
+        }
+
+        // The status is read now rather than taken from the snapshot, which may be older than the write-back.
+        return record.TargetStatus is not { } target || TransitionLanded(target, record, await ReadIssueNowAsync(key, cancellationToken));
     }
 
-    /// <summary>Which of the service's comments (customer-visible, internal) already carry <paramref name="marker"/>.</summary>
-    private async Task<(bool Public, bool Internal)> MarkedCommentsAsync(string key, string marker, CancellationToken cancellationToken)
+    /// <summary>What of a write-back that broke off is on the ticket already (see <see cref="WriteBack.Resume"/>).</summary>
+    private async Task<Landed> LandedAsync(string key, WriteBack writeBack, CancellationToken cancellationToken)
+    {
+        var markedTask = MarkedCommentsAsync(key, writeBack.Marker, cancellationToken);
+        var nowTask = writeBack.ChangeState ? ReadIssueNowAsync(key, cancellationToken) : Task.FromResult<IssueNow?>(null);
+        await Task.WhenAll(markedTask, nowTask);
+        var marked = markedTask.Result;
+        return new Landed(marked.Public, marked.Internal, marked.Record, nowTask.Result);
+    }
+
+    /// <summary>
+    /// Whether the transition to <paramref name="target"/> is done: the issue is there now, or the note's record names
+    /// that transition and the changelog shows the integration account moving the issue there more often than the
+    /// write-back's read saw (a person may have moved it on since; taking the transition again would undo that).
+    /// </summary>
+    private bool TransitionLanded(string target, JiraNoteRecord? record, IssueNow? now) =>
+        now is not null
+        && (string.Equals(now.Status, target, StringComparison.OrdinalIgnoreCase)
+            || (record is { TargetStatus: { } recorded, EarlierMoves: { } earlier } && string.Equals(recorded, target, StringComparison.OrdinalIgnoreCase)
+                && ServiceMovesTo(now.Moves, target) > earlier));
+
+    /// <summary>
+    /// Which of the service's comments (customer-visible, internal) already carry <paramref name="marker"/>, and the
+    /// record of the internal note that does.
+    /// </summary>
+    private async Task<Marked> MarkedCommentsAsync(string key, string marker, CancellationToken cancellationToken)
     {
         var ticket = new TicketRef(TicketSystemKind.Jira, key);
         var escaped = MarkerLine(marker);
         var (isPublic, isInternal) = (false, false);
+        JiraNoteRecord? record = null;
         var start = 0;
         for (var page = 0; page < MaxPages; page++)
         {
@@ -199,6 +264,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
                     if (comment.TryGetProperty("public", out var flag) && flag.ValueKind == JsonValueKind.False)
                     {
                         isInternal = true;
+                        record = RecordIn(body, marker);
                     }
                     else
                     {
@@ -215,21 +281,34 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             start += size;
         }
 
-        return (isPublic, isInternal);
+        return new Marked(isPublic, isInternal, record);
+    }
+
+    /// <summary>
+    /// The record of a note: the line above the last line that carries the marker. The text above that is ticket text
+    /// (neutralised, but a person could have typed a record into it); the line right above the marker is always the
+    /// service's own, and a record typed further up is never read.
+    /// </summary>
+    internal static JiraNoteRecord? RecordIn(string body, string marker)
+    {
+        var escaped = MarkerLine(marker);
+        var lines = body.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n');
+        var at = Array.FindLastIndex(lines, l => l.Contains(escaped, StringComparison.Ordinal) || l.Contains(marker, StringComparison.Ordinal));
+        return at > 0 ? JiraNoteRecord.Parse(lines[at - 1]) : null;
     }
 
     /// <summary>The line a marker is written as: neutralised like the text above it, so it renders as itself and is found as written.</summary>
     internal static string MarkerLine(string marker) => Markup.ForJiraWiki(marker);
 
     /// <summary>
-    /// The comment body: the neutralised text, then the marker on its own last line. Jira refuses text fields over
-    /// 32,767 characters, and escaping can double the length, so an overlong text is shortened before it is escaped
-    /// (never cutting an escape in two) and the marker always survives.
+    /// The comment body: the neutralised text, then the note's record (if any) and the marker on its own last line.
+    /// Jira refuses text fields over 32,767 characters, and escaping can double the length, so an overlong text is
+    /// shortened before it is escaped (never cutting an escape in two) and the record and the marker always survive.
     /// </summary>
-    internal static string CommentBody(string text, string marker)
+    internal static string CommentBody(string text, string marker, JiraNoteRecord? record = null)
     {
-        var markerLine = MarkerLine(marker);
-        var room = MaxCommentLength - markerLine.Length - 2;
+        var tail = (record is null ? "" : "\n" + Markup.ForJiraWiki(record.Line())) + "\n" + MarkerLine(marker);
+        var room = MaxCommentLength - tail.Length - 1;
         var plain = text.TrimEnd();
         var escaped = Markup.ForJiraWiki(plain);
         while (escaped.Length > room && plain.Length > 0)
@@ -238,7 +317,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             escaped = Markup.ForJiraWiki(plain) + "…";
         }
 
-        return escaped + "\n" + markerLine;
+        return escaped + tail;
     }
 
     internal static bool IsIssueKey(string? key) => key is { Length: <= 64 } && IssueKey().IsMatch(key);
@@ -502,7 +581,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             }
         }
 
-        return new Workflow(transitions, statusSetBy);
+        return new Workflow(transitions, statusSetBy, StatusMoves(histories));
     }
 
     private static IEnumerable<Transition> ParseTransitions(JsonElement list)
@@ -524,7 +603,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
         }
     }
 
-    private async Task<TransitionPlan?> PlanTransitionAsync(TicketSnapshot ticket, WriteBack writeBack, CancellationToken cancellationToken)
+    private async Task<TransitionPlan?> PlanTransitionAsync(TicketSnapshot ticket, WriteBack writeBack, Landed landed, CancellationToken cancellationToken)
     {
         var (setting, settingKey) = writeBack.Outcome switch
         {
@@ -541,11 +620,19 @@ public sealed partial class JiraTicketSystem : ITicketSystem
         }
 
         setting = setting.Trim();
+
+        // Resuming, and the note of this write-back shows its transition landed: never take it a second time.
+        if (landed.Record is { TargetStatus: { } recorded } && TransitionLanded(recorded, landed.Record, landed.Now))
+        {
+            return new TransitionPlan(setting, settingKey, null) { AlreadyAt = recorded };
+        }
+
         var project = ticket.Ref.Key[..ticket.Ref.Key.LastIndexOf('-')];
+        var current = landed.Now?.Status ?? ticket.RawState;
         if (_workflows.TryGetValue(ticket, out var workflow) && Resolve(workflow.Transitions, setting) is { } cached)
         {
             Learn(project, setting, cached);
-            return new TransitionPlan(setting, settingKey, cached);
+            return Planned(setting, settingKey, cached, current);
         }
 
         // Not seen with this snapshot (or not available then): ask the workflow now.
@@ -553,7 +640,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
         if (Resolve(available, setting) is { } resolved)
         {
             Learn(project, setting, resolved);
-            return new TransitionPlan(setting, settingKey, resolved);
+            return Planned(setting, settingKey, resolved, current);
         }
 
         // Already where the transition leads (a repeated write-back, or a transition named like its status): nothing to move.
@@ -571,6 +658,15 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
         throw JiraErrors.TransitionUnavailable(ticket.Ref.Key, setting, settingKey, ticket.RawState, available.Select(t => t.Name));
     }
+
+    /// <summary>
+    /// A transition that leads where the issue already is is not taken: a workflow may offer it from its own target
+    /// (a global transition), and taking it again after a write-back broke off would be the same move twice.
+    /// </summary>
+    private static TransitionPlan Planned(string setting, string settingKey, Transition transition, string currentStatus) =>
+        transition.TargetStatus is { } target && string.Equals(target, currentStatus, StringComparison.OrdinalIgnoreCase)
+            ? new TransitionPlan(setting, settingKey, null) { AlreadyAt = currentStatus }
+            : new TransitionPlan(setting, settingKey, transition);
 
     private async Task TransitionAsync(TicketSnapshot ticket, TransitionPlan plan, Transition transition, CancellationToken cancellationToken)
     {
@@ -606,7 +702,10 @@ public sealed partial class JiraTicketSystem : ITicketSystem
         // Refused: the status changed since the read (or the read's list was stale). Resolve once more against the workflow now.
         LogTransitionRetry(_logger, key, plan.Setting);
         var available = await GetTransitionsAsync(key, cancellationToken);
-        if (Resolve(available, plan.Setting) is { } again)
+
+        // Only a transition to the same status: the note sent alongside already names that status as the target.
+        if (Resolve(available, plan.Setting) is { } again
+            && (transition.TargetStatus is null || again.TargetStatus is null || string.Equals(again.TargetStatus, transition.TargetStatus, StringComparison.OrdinalIgnoreCase)))
         {
             using var retried = await _client.SendAsync(Method.Post, $"rest/api/3/issue/{key}/transitions",
                 new JsonObject { ["transition"] = new JsonObject { ["id"] = again.Id } }.ToJsonString(), What, cancellationToken, HttpStatusCode.BadRequest);
@@ -625,9 +724,9 @@ public sealed partial class JiraTicketSystem : ITicketSystem
         throw JiraErrors.TransitionUnavailable(key, plan.Setting, plan.SettingKey, current ?? ticket.RawState, available.Select(t => t.Name));
     }
 
-    private async Task CommentAsync(string key, string text, string marker, bool isPublic, CancellationToken cancellationToken)
+    private async Task CommentAsync(string key, string text, string marker, bool isPublic, JiraNoteRecord? record, CancellationToken cancellationToken)
     {
-        var body = new JsonObject { ["body"] = CommentBody(text, marker), ["public"] = isPublic }.ToJsonString();
+        var body = new JsonObject { ["body"] = CommentBody(text, marker, record), ["public"] = isPublic }.ToJsonString();
         using var _ = await _client.SendAsync(Method.Post, $"rest/servicedeskapi/request/{key}/comment", body,
             isPublic ? "POST customer comment" : "POST internal note", cancellationToken);
     }
@@ -689,6 +788,56 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             return null;
         }
     }
+
+    /// <summary>The issue's status and the status changes in its changelog, read now.</summary>
+    private async Task<IssueNow?> ReadIssueNowAsync(string key, CancellationToken cancellationToken)
+    {
+        using var document = await _client.GetAsync($"rest/api/3/issue/{key}", [new("fields", "status"), new("expand", "changelog")],
+            "GET status and changelog", cancellationToken);
+        if (document is null)
+        {
+            return null;
+        }
+
+        var root = document.RootElement;
+        var status = Property(Property(root, "fields") ?? default, "status") is { } s ? JiraFieldMap.Str(s, "name") : null;
+        var histories = await ReadChangelogAsync(key, root, cancellationToken);
+        return new IssueNow(status, StatusMoves(histories));
+    }
+
+    private static List<StatusMove> StatusMoves(IReadOnlyList<JsonElement> histories)
+    {
+        var moves = new List<StatusMove>();
+        foreach (var history in histories)
+        {
+            if (!history.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
+            {
+                continue;
+            }
+
+            var author = history.TryGetProperty("author", out var a) ? JiraFieldMap.Str(a, "accountId") : null;
+            foreach (var item in items.EnumerateArray())
+            {
+                if (string.Equals(JiraFieldMap.Str(item, "field"), "status", StringComparison.OrdinalIgnoreCase))
+                {
+                    moves.Add(new StatusMove(author, JiraFieldMap.Str(item, "toString")));
+                }
+            }
+        }
+
+        return moves;
+    }
+
+    /// <summary>
+    /// How often the read of <paramref name="ticket"/> saw the integration account move the issue to
+    /// <paramref name="target"/>, so a later look can tell the write-back's own transition from an earlier one to the
+    /// same status. Null when the snapshot is not this connector's read: then only the status itself can show it.
+    /// </summary>
+    private int? ServiceMovesSeen(TicketSnapshot ticket, string target) =>
+        _workflows.TryGetValue(ticket, out var workflow) ? ServiceMovesTo(workflow.Moves, target) : null;
+
+    private int ServiceMovesTo(IReadOnlyList<StatusMove> moves, string target) =>
+        moves.Count(m => string.Equals(m.AuthorId, _options.IntegrationAccountId, StringComparison.Ordinal) && string.Equals(m.To, target, StringComparison.OrdinalIgnoreCase));
 
     private static Transition? Resolve(IReadOnlyList<Transition> transitions, string setting)
     {
@@ -767,16 +916,34 @@ public sealed partial class JiraTicketSystem : ITicketSystem
     [LoggerMessage(EventId = 3203, Level = LogLevel.Warning, Message = "Jira {Key}: transition {Transition} was refused with the list from the read; resolving it against the workflow again")]
     private static partial void LogTransitionRetry(ILogger logger, string key, string transition);
 
+    [LoggerMessage(EventId = 3206, Level = LogLevel.Information, Message = "Jira {Key}: resuming write-back {Marker}; already on the ticket: customer comment {Comment}, internal note {Note}, transition {Transition}")]
+    private static partial void LogResumed(ILogger logger, string key, string marker, bool comment, bool note, bool transition);
+
     [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, Message = "Jira {Key}: the answer to transition {Transition} was lost, but the issue already shows {Status}")]
     private static partial void LogTransitionAnswerLost(ILogger logger, string key, string transition, string status);
 
     private sealed record Transition(string Id, string Name, string? TargetStatus);
 
-    /// <summary>What a read saw of the workflow: the transitions available then, and who set the current status.</summary>
-    private sealed record Workflow(IReadOnlyList<Transition> Transitions, string? StatusSetBy);
+    /// <summary>What a read saw of the workflow: the transitions available then, who set the current status, and every status change.</summary>
+    private sealed record Workflow(IReadOnlyList<Transition> Transitions, string? StatusSetBy, IReadOnlyList<StatusMove> Moves);
+
+    /// <summary>The service's comments that carry a marker, and the record of its note.</summary>
+    private sealed record Marked(bool Public, bool Internal, JiraNoteRecord? Record);
+
+    /// <summary>What a resumed write-back found on the ticket before writing: its comments, its note's record, the issue now.</summary>
+    private sealed record Landed(bool CustomerComment, bool Note, JiraNoteRecord? Record, IssueNow? Now)
+    {
+        public static Landed Nothing { get; } = new(false, false, null, null);
+    }
+
+    private sealed record IssueNow(string? Status, IReadOnlyList<StatusMove> Moves);
+
+    /// <summary>One status change in the changelog: who made it, and the status it led to.</summary>
+    private sealed record StatusMove(string? AuthorId, string? To);
 
     private sealed record TransitionPlan(string Setting, string SettingKey, Transition? Transition)
     {
+        /// <summary>Where the transition already led: the issue is there, or this write-back's transition landed before it broke off.</summary>
         public string? AlreadyAt { get; init; }
 
         /// <summary>The status the write-back leaves the issue in: the transition's target, or where it already was.</summary>

@@ -63,6 +63,15 @@ public sealed partial class JiraSandbox : TicketSystemSandbox
         Start(null, HandleAsync);
     }
 
+    /// <summary>
+    /// What the body of a JSM comment POST holds for an internal note, and for a customer-visible comment: both go to
+    /// the same path, so a test holds one of them with <c>Holds.Add(…, bodyContains: InternalNoteBody)</c>.
+    /// </summary>
+    public const string InternalNoteBody = "\"public\":false";
+
+    /// <inheritdoc cref="InternalNoteBody"/>
+    public const string CustomerCommentBody = "\"public\":true";
+
     public JiraSandboxOptions Options { get; }
 
     public JiraUser IntegrationUser { get; }

@@ -75,6 +75,12 @@ public interface ITicketSystemWorld : IDisposable
     /// <summary>Markup in <paramref name="stored"/> the system would render live (HTML, links, formatting); empty when neutral.</summary>
     IReadOnlyList<string> LiveMarkup(string stored);
 
+    /// <summary>
+    /// The calls of <see cref="ContractCall.WriteBack"/>'s kind one write-back with a customer comment and an internal
+    /// note makes: ServiceNow one PATCH; Jira two comment POSTs, sent in the same wave.
+    /// </summary>
+    int WriteBackCalls { get; }
+
     /// <summary>Makes the next call of the kind fail with <paramref name="fault"/>.</summary>
     void Fail(ContractCall call, ContractFault fault, int retryAfterSeconds = 0);
 

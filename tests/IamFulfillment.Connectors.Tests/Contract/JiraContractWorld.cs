@@ -67,6 +67,8 @@ public sealed partial class JiraContractWorld : ITicketSystemWorld
 
     public string ExpectedRoute => "IAM privileged access";
 
+    public int WriteBackCalls => 2;
+
     public string UnknownKey => "ACC-999";
 
     public IReadOnlyList<string> Secrets =>

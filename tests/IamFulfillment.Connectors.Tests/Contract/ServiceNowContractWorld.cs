@@ -45,6 +45,8 @@ public sealed partial class ServiceNowContractWorld : ITicketSystemWorld
 
     public string ExpectedRoute => _queueGroup;
 
+    public int WriteBackCalls => 1;
+
     public string UnknownKey => "0123456789abcdef0123456789abcdef";
 
     public IReadOnlyList<string> Secrets =>

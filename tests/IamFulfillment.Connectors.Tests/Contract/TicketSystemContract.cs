@@ -171,7 +171,9 @@ public abstract class TicketSystemContract<TWorld> : IClassFixture<TWorld>
         var comment = Assert.Single(entries, e => e.CustomerVisible);
         var note = Assert.Single(entries, e => !e.CustomerVisible);
         Assert.Equal("Ada Lovelace now has access to Finance reports (read) until 2026-12-31.\n" + Marker, World.Rendered(comment.Text));
-        Assert.Equal("FULFILLED automatically: added to finance-reports-read.\n" + Marker, World.Rendered(note.Text));
+        // Between the text and the marker a connector may say what the note was sent with (Jira: the note is one of several calls).
+        Assert.StartsWith("FULFILLED automatically: added to finance-reports-read.\n", World.Rendered(note.Text), StringComparison.Ordinal);
+        Assert.EndsWith("\n" + Marker, World.Rendered(note.Text), StringComparison.Ordinal);
         Assert.All(entries, e => Assert.Equal(World.IntegrationIdentity, e.Author));
         Assert.Equal(World.ExpectedState(Outcome.Fulfilled), receipt.StateWritten);
         Assert.Equal(World.ExpectedState(Outcome.Fulfilled), World.RawState(key));
@@ -293,10 +295,10 @@ public abstract class TicketSystemContract<TWorld> : IClassFixture<TWorld>
         var error = await Assert.ThrowsAsync<TransientConnectorException>(() => connector.WriteBackAsync(ticket, writeBack, default));
 
         Assert.Null(error.Status);
-        Assert.Single(World.CallTimes(ContractCall.WriteBack)); // a write the server may have acted on is not repeated
+        Assert.Equal(World.WriteBackCalls, World.CallTimes(ContractCall.WriteBack).Count); // a write the server may have acted on is not repeated
 
-        // Where the write-back is one call the marker shows it arrived; where it takes several and the marker is
-        // written last (Jira), the write-back that broke off is resumed — without posting what arrived again.
+        // Where the write-back is one call the marker shows it arrived; where it takes several (Jira), the marker shows
+        // it only once every part is seen, and a write-back that broke off is resumed without posting what arrived again.
         if (!await connector.ShowsMarkerAsync(ticket, Marker, default))
         {
             await connector.WriteBackAsync(ticket, writeBack with { Resume = true }, default);

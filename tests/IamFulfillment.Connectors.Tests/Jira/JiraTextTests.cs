@@ -31,6 +31,36 @@ public sealed class JiraTextTests
         Assert.Equal(0, trailingBackslashes % 2);
     }
 
+    [Fact]
+    public void NoteRecord_WrittenIntoTheBody_IsReadBackFromTheLineAboveTheMarker()
+    {
+        var record = new JiraNoteRecord(CustomerComment: true, TargetStatus: "Done - [archived], \"old\"", EarlierMoves: 2, QueueFields: true);
+
+        var body = JiraTicketSystem.CommentBody("Escalated.\nSent with this note: nothing.", Marker, record);
+
+        Assert.Equal(record, JiraTicketSystem.RecordIn(body, Marker));
+        Assert.Equal(Markup.ForJiraWiki(Marker), body.Split('\n')[^1]);
+    }
+
+    [Theory]
+    [InlineData("Sent with this note: the transition to \"Resolved\".", false, "Resolved", null, false)]
+    [InlineData("Sent with this note: the customer comment.", true, null, null, false)]
+    [InlineData("Sent with this note: the queue fields.", false, null, null, true)]
+    [InlineData("Sent with this note: the customer comment, the transition to \"Resolved\" \\(earlier moves there by the service: 1\\).", true, "Resolved", 1, false)]
+    public void NoteRecord_Parse_ReadsEachPart(string line, bool comment, string? status, int? earlier, bool fields) =>
+        Assert.Equal(new JiraNoteRecord(comment, status, earlier, fields), JiraNoteRecord.Parse(line));
+
+    [Theory]
+    [InlineData("Sent with this note: the customer comment")]
+    [InlineData("Sent with this note: a cake.")]
+    [InlineData("Sent with this note: .")]
+    public void NoteRecord_LineThatStartsLikeOneButCannotBeRead_IsUnreadable(string line) =>
+        Assert.False(JiraNoteRecord.Parse(line)!.IsReadable);
+
+    [Fact]
+    public void NoteRecord_NoteWrittenWithoutOne_HasNone() =>
+        Assert.Null(JiraTicketSystem.RecordIn(JiraTicketSystem.CommentBody("Added to grp-finance-read.", Marker), Marker));
+
     [Theory]
     [InlineData("""{"value":"IAM privileged"}""", """{"value":"IAM privileged"}""")]
     [InlineData("""["iam-escalated","tier-0"]""", """["iam-escalated","tier-0"]""")]
