@@ -180,23 +180,25 @@ public sealed class Bench(BenchOptions options, SandboxWorld world, string polic
     private const string JitThread = ".NET Tiered Com";
     private const double MaxJitShare = 0.05;
     private static readonly TimeSpan MaxWarmUp = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan QuietWindow = TimeSpan.FromSeconds(3);
 
     private async Task WarmUpAsync(HostProcess host, TicketStore store, CancellationToken cancellationToken)
     {
         world.Latency = TimeSpan.Zero;
         var clock = Stopwatch.StartNew();
         var jit = CpuTimes.ThreadCpu(host.ProcessId, JitThread);
-        var lastRound = clock.Elapsed;
+        var since = clock.Elapsed;
         for (var i = 0; ; i++)
         {
-            if (i >= options.WarmUpRounds)
+            // The JIT's share is judged over at least QuietWindow of rounds: one round is too short to tell.
+            if (i >= options.WarmUpRounds && clock.Elapsed - since >= QuietWindow)
             {
                 var used = CpuTimes.ThreadCpu(host.ProcessId, JitThread);
-                var share = (used - jit) / (clock.Elapsed - lastRound);
-                (jit, lastRound) = (used, clock.Elapsed);
+                var share = (used - jit) / (clock.Elapsed - since);
+                (jit, since) = (used, clock.Elapsed);
                 if (share < MaxJitShare || clock.Elapsed > MaxWarmUp)
                 {
-                    Log($"warm-up: {i} rounds in {clock.Elapsed.TotalSeconds:0} s; the JIT used {share:P0} of the last round");
+                    Log($"warm-up: {i} rounds in {clock.Elapsed.TotalSeconds:0} s; the JIT used {share:P0} of the last {QuietWindow.TotalSeconds:0} s");
                     break;
                 }
             }
