@@ -25,6 +25,11 @@ public static class Report
         s.AppendLine(c, $"- Machine: {Environment.ProcessorCount} cores ({CpuModel()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; load average {results.LoadBefore} before, {results.LoadAfter} after (shared machine); one Azurite round trip (read one entity) p50 {results.StorageRoundTripMs:0.0} ms.");
         s.AppendLine(c, $"- Set-up: Azurite, ServiceNow/Jira/Graph sandboxes (WireMock.Net, loopback) adding a fixed latency to every call, the standalone host as its own process (Release, `Processing:Concurrency` 64, default logging). Demo policy with the safety brake's caps raised. {options.Samples} tickets per row after a warm-up; each ticket a new employee, sent one at a time.");
         s.AppendLine("- End-to-end = webhook sent → the ticket system received the final write-back call. Floor = sequential round trips the work needs × added latency (derivation per row). Calls per ticket: HTTP calls to each system (Graph: calls / requests inside them). Overhead (0 ms rows) = end-to-end minus the time at least one ServiceNow, Jira or Graph sandbox was serving one of the ticket's calls (from its arrival to its answer; Graph: to its handling): what the service itself adds — intake, storage, queueing, its own CPU and the loopback transfers.");
+        foreach (var cpu in results.Latency.GroupBy(r => r.LatencyMs).Select(g => (g.Key, g.First().CpuPerTicket)))
+        {
+            s.AppendLine(c, $"- CPU per ticket at {cpu.Key} ms (all kinds, every process on the machine's {Environment.ProcessorCount} cores): host {cpu.CpuPerTicket.Host.TotalMilliseconds:0.0} ms, Azurite {cpu.CpuPerTicket.Azurite.TotalMilliseconds:0.0} ms, sandboxes and this client {cpu.CpuPerTicket.Sandboxes.TotalMilliseconds:0.0} ms.");
+        }
+
         s.AppendLine();
         s.AppendLine("| Measurement | Result | Target | Met | Detail |");
         s.AppendLine("|---|---|---|---|---|");
