@@ -46,6 +46,25 @@ public sealed partial class QueueConsumerService(
         }
 
         handOff.Attach(Start);
+        try
+        {
+            await ConsumeAsync(Start, slots, visibility, idle, stoppingToken);
+        }
+        finally
+        {
+            handOff.Attach(null);
+            Task[] remaining;
+            lock (running)
+            {
+                remaining = [.. running];
+            }
+
+            await Task.WhenAll(remaining);
+        }
+    }
+
+    private async Task ConsumeAsync(Func<ReceivedWork, Task> start, SemaphoreSlim slots, TimeSpan visibility, TimeSpan idle, CancellationToken stoppingToken)
+    {
         while (!stoppingToken.IsCancellationRequested)
         {
             IReadOnlyList<ReceivedWork> batch;
@@ -65,10 +84,17 @@ public sealed partial class QueueConsumerService(
                 continue;
             }
 
-            foreach (var message in batch)
+            for (var i = 0; i < batch.Count; i++)
             {
-                await slots.WaitAsync(stoppingToken);
-                _ = Start(message);
+                if (!slots.Wait(0, CancellationToken.None))
+                {
+                    // Intake handed work to the slots counted before the receive: give the rest back at once rather
+                    // than hold messages nobody keeps hidden.
+                    await ReleaseAsync(batch.Skip(i));
+                    break;
+                }
+
+                _ = start(batch[i]);
             }
 
             if (batch.Count == 0 || slots.CurrentCount == 0)
@@ -84,15 +110,23 @@ public sealed partial class QueueConsumerService(
                 }
             }
         }
+    }
 
-        handOff.Attach(null);
-        Task[] remaining;
-        lock (running)
+    /// <summary>Makes received messages visible again for the next receive (or another consumer).</summary>
+    private async Task ReleaseAsync(IEnumerable<ReceivedWork> messages)
+    {
+        foreach (var message in messages)
         {
-            remaining = [.. running];
+            try
+            {
+                await source.ExtendAsync(message, TimeSpan.Zero, CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                // It reappears when its visibility timeout ends instead.
+                LogReleaseFailed(logger, message.MessageId, ex.GetType().Name);
+            }
         }
-
-        await Task.WhenAll(remaining);
     }
 
     private async Task RunAsync(ReceivedWork message, TimeSpan visibility, CancellationToken stoppingToken)
@@ -184,6 +218,9 @@ public sealed partial class QueueConsumerService(
 
     [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "Work item for {Ticket} failed on delivery {DequeueCount} ({Error}); the message will reappear")]
     private static partial void LogHandleFailed(ILogger logger, string ticket, long dequeueCount, string error);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Warning, Message = "Queue message {MessageId} could not be made visible again ({Error}); it reappears after its visibility timeout")]
+    private static partial void LogReleaseFailed(ILogger logger, string messageId, string error);
 
     [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Queue message {MessageId} could not be deleted ({Error}); it will reappear and be skipped")]
     private static partial void LogDeleteFailed(ILogger logger, string messageId, string error);

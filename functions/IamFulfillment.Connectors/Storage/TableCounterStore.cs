@@ -21,8 +21,7 @@ namespace IamFulfillment.Connectors.Storage;
 /// the whole event behind one storage round trip per ticket. Other processes are still fenced by the row's ETag.
 /// The row this process wrote last is remembered with its ETag, so the next write is conditional on it without
 /// reading first (one round trip on a ticket's critical path instead of two); if anyone else wrote meanwhile, the
-/// write fails on the ETag and the row is read. That is safe because rows only grow between writers: a count read
-/// from memory is never higher than the stored one, so a refusal from it stands.
+/// write fails on the ETag and the row is read. A refusal writes nothing, so it is decided on the stored row.
 /// </remarks>
 public sealed class TableCounterStore(TableClient table, ILogger<TableCounterStore> logger) : ICounterStore
 {
@@ -119,7 +118,8 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         {
             ETag? etag;
             List<Occurrence> occurrences;
-            if (attempt == 1 && _written.TryGetValue(row.Partition, out var known))
+            var fromMemory = attempt == 1 && _written.ContainsKey(row.Partition);
+            if (fromMemory && _written.TryGetValue(row.Partition, out var known))
             {
                 (etag, occurrences) = (known.ETag, [.. known.Occurrences]);
             }
@@ -159,6 +159,14 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
 
             if (!added)
             {
+                if (fromMemory && results.Any(r => !r.Recorded))
+                {
+                    // A refusal is never written, so it would never meet a changed ETag: decide it on the stored row
+                    // (another writer may have pruned it, or an operator cleared it).
+                    _written.TryRemove(row.Partition, out _);
+                    continue;
+                }
+
                 return results;
             }
 

@@ -28,6 +28,12 @@ public interface ITicketSystem
     /// was lost). A connector that writes in several calls must answer true only once every part is there.
     /// </summary>
     Task<bool> ShowsMarkerAsync(TicketSnapshot ticket, string marker, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True when a write-back is one call that lands whole or not at all: one that does not show its marker left
+    /// nothing on the ticket, so a closed ticket was closed by a person.
+    /// </summary>
+    bool WriteBackIsOneCall => false;
 }
 
 /// <summary>

@@ -47,6 +47,9 @@ internal sealed class AuditBuffer(TicketRef ticket, TimeProvider time)
         _head = hash;
     }
 
+    /// <summary>Puts events back that a failed save took (ahead of any added since), so the next save stores them.</summary>
+    public void Restore(IReadOnlyList<AuditEvent> events) => _pending.InsertRange(0, events);
+
     /// <summary>The state with the new chain head, and the events to store with it.</summary>
     public (TicketState State, IReadOnlyList<AuditEvent> Events) Drain(TicketState state)
     {

@@ -239,7 +239,16 @@ public sealed class TicketProcessor
     private async Task<TicketState> SaveAsync(AuditBuffer buffer, TicketState state, CancellationToken cancellationToken)
     {
         var (withHead, events) = buffer.Drain(state);
-        return await _store.SaveAsync(withHead, events, cancellationToken);
+        try
+        {
+            return await _store.SaveAsync(withHead, events, cancellationToken);
+        }
+        catch
+        {
+            // The events may record directory changes already made: the failure's own save must still store them.
+            buffer.Restore(events);
+            throw;
+        }
     }
 
     private static string Marker(string round, string kind) => $"[iamf:{round}:{kind}]";
@@ -306,9 +315,13 @@ public sealed class TicketProcessor
                 return new ProcessResult(ProcessStatus.Completed, "write-back had already reached the ticket", _state.Outcome, _state.Rule);
             }
 
+            // Steps an earlier run left in flight are not this run's: it records its own.
+            _state = _state with { StepsInFlight = [] };
+
             // Closed, unless by this service's own write-back that broke off half-way (the transition landed, the
-            // note did not): then the round is finished, not skipped, or the ticket would never show the rest.
-            if (snapshot.Status == TicketStatus.Closed && _unconfirmedMarker is null)
+            // note did not): then the round is finished, not skipped, or the ticket would never show the rest. A
+            // write-back that is one call cannot break off half-way, so there a closed ticket was closed by a person.
+            if (snapshot.Status == TicketStatus.Closed && (_unconfirmedMarker is null || system.WriteBackIsOneCall))
             {
                 return await SkipAsync($"the ticket is closed (state {snapshot.RawState})");
             }
@@ -463,8 +476,11 @@ public sealed class TicketProcessor
                 Resume = marker == _unconfirmedMarker,
             };
 
-            // Recorded while the last stage ran, unless its outcome changed what the write-back is.
-            var recorded = _recordedMarker == marker && _state.Outcome == decision.Outcome && _state.Rule == decision.Rule;
+            // Recorded while the last stage ran, unless the stage changed what the write-back is, a step of it failed
+            // (its steps would be taken for done by a recovery), or so much time went by that the lease must be proven
+            // by a save before anything is written to the ticket.
+            var recorded = _recordedMarker == marker && _state.Outcome == decision.Outcome && _state.Rule == decision.Rule
+                           && executed.All(s => s.Result.Succeeded) && LeaseSafe;
             _state = _state with
             {
                 Phase = RoundPhase.WritingBack,
@@ -472,6 +488,7 @@ public sealed class TicketProcessor
                 Rule = decision.Rule,
                 WriteBackMarker = marker,
                 StepsDone = _state.StepsDone.Union(executed.Where(s => s.Result.Succeeded).Select(s => s.Operation.StepId)).ToList(),
+                StepsInFlight = [],
             };
             if (!recorded)
             {
@@ -643,11 +660,17 @@ public sealed class TicketProcessor
                         }
                     }
                 }
-                catch when (recording is not null)
+                catch
                 {
-                    // Nothing was written back: the retry must not take the round for a write-back that broke off.
-                    _state = _state with { Phase = _unconfirmedMarker is null ? RoundPhase.Acting : RoundPhase.WritingBack, WriteBackMarker = _unconfirmedMarker, StepsInFlight = [] };
-                    _recordedMarker = null;
+                    // What succeeded before the failure is done: the retry must not do it again (a second pass).
+                    _state = _state with { StepsDone = done.Union(executed.Skip(before).Where(s => s.Result.Succeeded).Select(s => s.Operation.StepId)).ToList() };
+                    if (recording is not null)
+                    {
+                        // Nothing was written back: the retry must not take the round for a write-back that broke off.
+                        _state = _state with { Phase = _unconfirmedMarker is null ? RoundPhase.Acting : RoundPhase.WritingBack, WriteBackMarker = _unconfirmedMarker, StepsInFlight = [] };
+                        _recordedMarker = null;
+                    }
+
                     throw;
                 }
 

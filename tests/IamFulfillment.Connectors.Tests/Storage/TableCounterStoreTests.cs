@@ -134,6 +134,22 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task TryRecord_RefusedFromWhatItRemembers_IsDecidedAgainOnTheStoredRow()
+    {
+        // At the limit by its own writes, then an operator clears the row: the next occurrence is recorded, not refused.
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var counters = scope.Get<ICounterStore>();
+        await counters.TryRecordAsync("brake:removal", "op-1", 1, 1, Window, Now, CancellationToken.None);
+        var table = scope.RawTable(t => t.Counters);
+        var row = Assert.Single(table.Query<TableEntity>());
+        await table.DeleteEntityAsync(row.PartitionKey, row.RowKey);
+
+        var next = await counters.TryRecordAsync("brake:removal", "op-2", 1, 1, Window, Now, CancellationToken.None);
+
+        Assert.Equal(new CounterResult(true, 0), next);
+    }
+
+    [Fact]
     public async Task TryRecord_KeysWithAnyCharacters_AreSeparateCounters()
     {
         await using var scope = await StorageScope.CreateAsync(azurite);
