@@ -427,7 +427,7 @@ internal sealed partial class GraphBatcher : IDisposable
             return null;
         }
 
-        return retryAfter ?? Backoff(pending.Attempt);
+        return retryAfter is { } asked ? RetryAfter.Honouring(asked) : Backoff(pending.Attempt);
     }
 
     private async Task RetryLaterAsync(Pending pending, TimeSpan wait)

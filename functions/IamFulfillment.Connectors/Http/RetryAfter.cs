@@ -9,6 +9,15 @@ namespace IamFulfillment.Connectors.Http;
 /// </summary>
 public static class RetryAfter
 {
+    /// <summary>
+    /// Added to every wait a server asked for: our delay timer and the server's clock tick differently, and a retry
+    /// that lands a fraction of a millisecond early is a second breach of the limit, not a retry.
+    /// </summary>
+    public static readonly TimeSpan Margin = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>How long to wait before retrying: the server's wait plus <see cref="Margin"/>.</summary>
+    public static TimeSpan Honouring(TimeSpan asked) => asked + Margin;
+
     public static TimeSpan? From(HttpResponseHeaders headers, DateTimeOffset now)
     {
         if (headers.RetryAfter is { } retryAfter)

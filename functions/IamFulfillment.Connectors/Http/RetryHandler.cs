@@ -89,7 +89,7 @@ public sealed partial class RetryHandler(string system, RetryOptions options, Ti
                 return response;
             }
 
-            var delay = retryAfter ?? Backoff(attempt);
+            var delay = retryAfter is { } asked ? RetryAfter.Honouring(asked) : Backoff(attempt);
             LogRetry(system, request.Method.Method, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture), attempt, delay.TotalMilliseconds);
             response.Dispose();
             await Task.Delay(delay, time, cancellationToken);

@@ -1,3 +1,4 @@
+using IamFulfillment.Connectors.Http;
 using IamFulfillment.Core.Fulfilment;
 using IamFulfillment.Core.Ports;
 using IamFulfillment.Sandbox.Graph;
@@ -112,6 +113,10 @@ public sealed class GraphBatchingTests
         Assert.Equal(3, posts()); // still before Retry-After
 
         clock.Advance(TimeSpan.FromSeconds(0.1));
+        await Task.Delay(300);
+        Assert.Equal(3, posts()); // exactly Retry-After: the margin for clock drift is still to run
+
+        clock.Advance(RetryAfter.Margin);
         var results = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.All(results, r => Assert.Equal(ChangeStatus.Applied, r.Status));
