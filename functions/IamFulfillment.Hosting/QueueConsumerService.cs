@@ -27,9 +27,9 @@ public sealed partial class QueueConsumerService(
         var running = new HashSet<Task>();
 
         // Runs one message in a slot already taken, and keeps track of it so shutdown waits for it.
-        Task Start(ReceivedWork message)
+        Task Start(ReceivedWork message, TicketReadAhead? ahead)
         {
-            var task = RunAsync(message, visibility, stoppingToken).ContinueWith(_ => slots.Release(), TaskScheduler.Default);
+            var task = RunAsync(message, ahead, visibility, stoppingToken).ContinueWith(_ => slots.Release(), TaskScheduler.Default);
             lock (running)
             {
                 running.Add(task);
@@ -63,7 +63,7 @@ public sealed partial class QueueConsumerService(
         }
     }
 
-    private async Task ConsumeAsync(Func<ReceivedWork, Task> start, SemaphoreSlim slots, TimeSpan visibility, TimeSpan idle, CancellationToken stoppingToken)
+    private async Task ConsumeAsync(Func<ReceivedWork, TicketReadAhead?, Task> start, SemaphoreSlim slots, TimeSpan visibility, TimeSpan idle, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -94,7 +94,7 @@ public sealed partial class QueueConsumerService(
                     break;
                 }
 
-                _ = start(batch[i]);
+                _ = start(batch[i], null);
             }
 
             if (batch.Count == 0 || slots.CurrentCount == 0)
@@ -129,10 +129,11 @@ public sealed partial class QueueConsumerService(
         }
     }
 
-    private async Task RunAsync(ReceivedWork message, TimeSpan visibility, CancellationToken stoppingToken)
+    private async Task RunAsync(ReceivedWork message, TicketReadAhead? ahead, TimeSpan visibility, CancellationToken stoppingToken)
     {
         if (message.Item is not { } item)
         {
+            ahead?.Dispose();
             LogUnreadable(logger, message.MessageId);
             await TryDeleteAsync(message);
             return;
@@ -153,7 +154,7 @@ public sealed partial class QueueConsumerService(
         try
         {
             var last = message.DequeueCount >= settings.MaxDeliveries;
-            await handler.HandleAsync(item, message.DequeueCount, last, stoppingToken);
+            await handler.HandleAsync(item, message.DequeueCount, last, ahead, stoppingToken);
             await renewal.CancelAsync();
             await Quietly(keepAlive);
             await TryDeleteAsync(current);

@@ -9,17 +9,17 @@ namespace IamFulfillment.Hosting;
 /// process and hands it straight to the consumer: no receive round trip and no wake-up delay between the webhook and
 /// the work. The message stays in the queue, hidden and kept hidden while the work runs, so a process that dies
 /// loses nothing: the message reappears and any consumer takes it. Otherwise intake queues as usual and wakes the
-/// consumer.
+/// consumer. A handed-over ticket's read starts while its item is being queued (<see cref="TicketProcessor.StartReading"/>).
 /// </summary>
-public sealed class WorkHandOff(ChannelWorkSignal wake, QueueWorkQueue queue, QueueWorkSource source, ProcessingSettings settings) : IWorkSignal
+public sealed class WorkHandOff(ChannelWorkSignal wake, QueueWorkQueue queue, QueueWorkSource source, ProcessingSettings settings, TicketProcessor processor) : IWorkSignal
 {
-    private Func<ReceivedWork, Task>? _run;
+    private Func<ReceivedWork, TicketReadAhead?, Task>? _run;
 
     /// <summary>The consumer's processing slots (<c>Processing:Concurrency</c>), shared by received and handed-over work.</summary>
     public SemaphoreSlim Slots { get; } = new(settings.Concurrency, settings.Concurrency);
 
     /// <summary>The consumer starts taking hand-overs (it then releases the slot when the work ends); null stops it.</summary>
-    public void Attach(Func<ReceivedWork, Task>? run) => Volatile.Write(ref _run, run);
+    public void Attach(Func<ReceivedWork, TicketReadAhead?, Task>? run) => Volatile.Write(ref _run, run);
 
     public void Notify() => wake.Notify();
 
@@ -32,15 +32,21 @@ public sealed class WorkHandOff(ChannelWorkSignal wake, QueueWorkQueue queue, Qu
     private Task<ReceivedWork> QueueHeldAsync(WorkItem item, CancellationToken cancellationToken) =>
         queue.EnqueueHeldAsync(item, TimeSpan.FromSeconds(settings.VisibilityTimeoutSeconds), cancellationToken);
 
+    private TicketReadAhead StartReading(WorkItem item) => processor.StartReading(item);
+
     private Task<bool> DeleteAsync(ReceivedWork queued, CancellationToken cancellationToken) => source.DeleteAsync(queued, cancellationToken);
 
-    private sealed class Claim(WorkHandOff owner, Func<ReceivedWork, Task> run) : IWorkClaim
+    private sealed class Claim(WorkHandOff owner, Func<ReceivedWork, TicketReadAhead?, Task> run) : IWorkClaim
     {
         private ReceivedWork? _queued;
+        private TicketReadAhead? _ahead;
         private bool _started;
 
-        public async Task QueueAsync(WorkItem item, CancellationToken cancellationToken) =>
+        public async Task QueueAsync(WorkItem item, CancellationToken cancellationToken)
+        {
+            _ahead = owner.StartReading(item);
             _queued = await owner.QueueHeldAsync(item, cancellationToken);
+        }
 
         public async Task WithdrawAsync(CancellationToken cancellationToken)
         {
@@ -55,13 +61,14 @@ public sealed class WorkHandOff(ChannelWorkSignal wake, QueueWorkQueue queue, Qu
         {
             var queued = _queued ?? throw new InvalidOperationException("Nothing was queued to start.");
             _started = true;
-            _ = run(queued);
+            _ = run(queued, _ahead);
         }
 
         public void Dispose()
         {
             if (!_started)
             {
+                _ahead?.Dispose();
                 owner.Slots.Release();
             }
         }

@@ -98,21 +98,34 @@ public sealed class TicketProcessor
         return delay > MaxQueueDelay ? MaxQueueDelay : delay;
     }
 
-    public async Task<ProcessResult> ProcessAsync(WorkItem item, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts reading a fresh webhook's ticket before its work item is durably queued, so the read overlaps the
+    /// enqueue; pass it to <see cref="ProcessAsync(WorkItem, TicketReadAhead?, CancellationToken)"/>.
+    /// </summary>
+    public TicketReadAhead StartReading(WorkItem item) => new(item, ct => _contextBuilder.Lookups(item.System, ct),
+        (lookups, ct) => _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), ct));
+
+    public Task<ProcessResult> ProcessAsync(WorkItem item, CancellationToken cancellationToken) => ProcessAsync(item, null, cancellationToken);
+
+    /// <param name="ahead">The ticket read intake started for this item, if any (used only for a fresh webhook).</param>
+    public async Task<ProcessResult> ProcessAsync(WorkItem item, TicketReadAhead? ahead, CancellationToken cancellationToken)
     {
         var holder = _options.NewLeaseHolder();
-        var lookups = _contextBuilder.Lookups(item.System, cancellationToken);
+        var fresh = item.Attempt == 0 && item.Reason == WebhookReason;
+        var readAhead = fresh && ahead is not null && ahead.TakeFor(item, cancellationToken);
+        using var _ = ahead;
+        var lookups = readAhead ? ahead!.Lookups : _contextBuilder.Lookups(item.System, cancellationToken);
 
         // The ticket is read while its lease is taken, so the read does not wait for it. That read counts only if no
         // earlier run of this service can have written back to the ticket after the read started. Every run records
         // its write-back in the state row before it lets go of the ticket, and the lease is taken by a write
         // conditional on the row exactly as observed, so the read counts when it started after that observation, or
         // when the observed row was last written well before the read started (no row at all: no run ever wrote back).
-        // A fresh webhook's read starts even before the observation: that is the latency a requester waits for.
+        // A fresh webhook's read starts even before the observation (when intake handed the item over, even before it
+        // was queued): that is the latency a requester waits for.
         // Retries and other queued work observe first, so a ticket just written is not read twice.
-        var fresh = item.Attempt == 0 && item.Reason == WebhookReason;
-        var readStarted = TimeProvider.System.GetUtcNow(); // compared with the store's clock, not business time
-        var early = fresh ? _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), cancellationToken) : null;
+        var readStarted = readAhead ? ahead!.Started : TimeProvider.System.GetUtcNow(); // compared with the store's clock, not business time
+        var early = readAhead ? ahead!.Read : fresh ? _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), cancellationToken) : null;
         LeaseAttempt lease;
         try
         {

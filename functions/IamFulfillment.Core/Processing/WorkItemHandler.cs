@@ -26,12 +26,16 @@ public sealed class WorkItemHandler(TicketProcessor processor, IWorkQueue queue,
 {
     /// <param name="dequeueCount">How often the host has delivered this message (1 on the first delivery).</param>
     /// <param name="lastDelivery">The host will not deliver this message again (its own retry budget is used up).</param>
-    public async Task<HandleOutcome> HandleAsync(WorkItem item, long dequeueCount, bool lastDelivery, CancellationToken cancellationToken)
+    public Task<HandleOutcome> HandleAsync(WorkItem item, long dequeueCount, bool lastDelivery, CancellationToken cancellationToken) =>
+        HandleAsync(item, dequeueCount, lastDelivery, null, cancellationToken);
+
+    /// <param name="ahead">The ticket read intake started while it queued this item (see <see cref="TicketProcessor.StartReading"/>).</param>
+    public async Task<HandleOutcome> HandleAsync(WorkItem item, long dequeueCount, bool lastDelivery, TicketReadAhead? ahead, CancellationToken cancellationToken)
     {
         var attempt = item.Attempt + (int)Math.Clamp(dequeueCount, 1, 1000);
         try
         {
-            await processor.ProcessAsync(item, cancellationToken);
+            await processor.ProcessAsync(item, ahead, cancellationToken);
             return HandleOutcome.Done;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
