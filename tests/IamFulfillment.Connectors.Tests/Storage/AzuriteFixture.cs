@@ -89,6 +89,14 @@ internal sealed class StorageScope : IAsyncDisposable
     /// <summary>A plain client on one of this scope's tables, for looking at (or tampering with) rows directly.</summary>
     public TableClient RawTable(Func<StorageTableNames, string> name) => new TableServiceClient(ConnectionString).GetTableClient(name(Tables));
 
+    /// <summary>A table client that notes the method of every request it sends in <paramref name="requests"/>.</summary>
+    public TableClient CountedTable(Func<StorageTableNames, string> name, RequestMethods requests)
+    {
+        var options = new TableClientOptions();
+        options.AddPolicy(requests, Azure.Core.HttpPipelinePosition.PerCall);
+        return new TableServiceClient(ConnectionString, options).GetTableClient(name(Tables));
+    }
+
     /// <summary>A plain queue client that does not decode, to see the bytes on the wire.</summary>
     public QueueClient RawQueue() => new(ConnectionString, QueueName);
 

@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using Azure.Core;
-using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Core.Ports;
@@ -108,7 +106,7 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
     {
         await using var scope = await StorageScope.CreateAsync(azurite);
         var requests = new RequestMethods();
-        var counters = new TableCounterStore(CountedTable(scope, requests), NullLogger<TableCounterStore>.Instance);
+        var counters = new TableCounterStore(scope.CountedTable(t => t.Counters, requests), NullLogger<TableCounterStore>.Instance);
         await counters.TryRecordAsync("brake:removal", "op-1", 1, 10, Window, Now, CancellationToken.None);
         requests.Clear();
 
@@ -181,25 +179,6 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
         Assert.Equal(new CounterResult(true, 200), await counters.TryRecordAsync("brake", "new", 1, 1000, Window, Now, CancellationToken.None));
         var row = Assert.Single(scope.RawTable(t => t.Counters).Query<Azure.Data.Tables.TableEntity>());
         Assert.NotNull(row.GetString("Occurrences1"));
-    }
-
-    private static TableClient CountedTable(StorageScope scope, RequestMethods requests)
-    {
-        var options = new TableClientOptions();
-        options.AddPolicy(requests, HttpPipelinePosition.PerCall);
-        return new TableServiceClient(scope.ConnectionString, options).GetTableClient(scope.Tables.Counters);
-    }
-
-    /// <summary>The HTTP methods of the requests a client sent, in order.</summary>
-    private sealed class RequestMethods : HttpPipelineSynchronousPolicy
-    {
-        private readonly ConcurrentQueue<string> _sent = new();
-
-        public IReadOnlyList<string> Sent => [.. _sent];
-
-        public void Clear() => _sent.Clear();
-
-        public override void OnSendingRequest(HttpMessage message) => _sent.Enqueue(message.Request.Method.Method);
     }
 }
 

@@ -1,3 +1,4 @@
+using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Ports;
 
@@ -48,6 +49,64 @@ public sealed class TablePersonLedgerTests(AzuriteFixture azurite)
 
         Assert.Equal(["g1", "g2"], taken!.Granted.Order());
         Assert.Empty(fresh!.Granted);
+    }
+
+    [Fact]
+    public async Task Lock_PersonNeverSeenBefore_IsTakenByCreatingTheRow_WithOneReadAlongside()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var requests = new RequestMethods();
+        var ledger = new TablePersonLedger(scope.CountedTable(t => t.Persons, requests), scope.Time);
+
+        var taken = await ledger.TryLockAsync(Person, "worker-a", TimeSpan.FromMinutes(1), CancellationToken.None);
+
+        Assert.Empty(taken!.Granted);
+        Assert.Equal(["GET", "POST"], requests.Sent.Order());
+    }
+
+    [Fact]
+    public async Task LockRecordRelease_AfterItsOwnWrites_WriteConditionallyWithoutReadingFirst()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var requests = new RequestMethods();
+        var ledger = new TablePersonLedger(scope.CountedTable(t => t.Persons, requests), scope.Time);
+        await ledger.RecordAsync(Person, ["g1"], [], CancellationToken.None);
+        requests.Clear();
+
+        var taken = await ledger.TryLockAsync(Person, "worker-a", TimeSpan.FromMinutes(1), CancellationToken.None);
+        await ledger.RecordAsync(Person, ["g2"], [], CancellationToken.None);
+        await ledger.ReleaseAsync(taken!, CancellationToken.None);
+
+        Assert.Equal(["g1"], taken!.Granted);
+        Assert.Equal(["PUT", "PUT", "PUT"], requests.Sent);
+        Assert.Equal(["g1", "g2"], (await scope.Get<IPersonLedger>().GrantedAsync(Person, CancellationToken.None)).Order());
+    }
+
+    [Fact]
+    public async Task Lock_TakenByAnotherProcessSinceItsOwnRelease_IsRefused()
+    {
+        // What this process remembers (released) is stale: the write conditional on it fails and the row is read.
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var here = scope.Get<IPersonLedger>();
+        var there = new TablePersonLedger(scope.RawTable(t => t.Persons), scope.Time);
+        await here.ReleaseAsync((await here.TryLockAsync(Person, "worker-a", TimeSpan.FromMinutes(1), CancellationToken.None))!, CancellationToken.None);
+        Assert.NotNull(await there.TryLockAsync(Person, "worker-b", TimeSpan.FromMinutes(1), CancellationToken.None));
+
+        Assert.Null(await here.TryLockAsync(Person, "worker-c", TimeSpan.FromMinutes(1), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Lock_RememberedAsHeldByAnother_IsDecidedAgainOnTheStoredRow()
+    {
+        // Refused while another process held it; that process has released it since, so the next try gets it.
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var here = scope.Get<IPersonLedger>();
+        var there = new TablePersonLedger(scope.RawTable(t => t.Persons), scope.Time);
+        var theirs = await there.TryLockAsync(Person, "worker-b", TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.Null(await here.TryLockAsync(Person, "worker-a", TimeSpan.FromMinutes(1), CancellationToken.None));
+        await there.ReleaseAsync(theirs!, CancellationToken.None);
+
+        Assert.NotNull(await here.TryLockAsync(Person, "worker-a", TimeSpan.FromMinutes(1), CancellationToken.None));
     }
 
     [Fact]
