@@ -32,7 +32,7 @@ public sealed class WorkHandOff(ChannelWorkSignal wake, QueueWorkQueue queue, Qu
     private Task<ReceivedWork> QueueHeldAsync(WorkItem item, CancellationToken cancellationToken) =>
         queue.EnqueueHeldAsync(item, TimeSpan.FromSeconds(settings.VisibilityTimeoutSeconds), cancellationToken);
 
-    private TicketReadAhead StartReading(WorkItem item) => processor.StartReading(item);
+    private TicketReadAhead? StartReading(WorkItem item) => processor.StartReading(item);
 
     private Task<bool> DeleteAsync(ReceivedWork queued, CancellationToken cancellationToken) => source.DeleteAsync(queued, cancellationToken);
 
@@ -68,8 +68,14 @@ public sealed class WorkHandOff(ChannelWorkSignal wake, QueueWorkQueue queue, Qu
         {
             if (!_started)
             {
-                _ahead?.Dispose();
-                owner.Slots.Release();
+                try
+                {
+                    _ahead?.Dispose();
+                }
+                finally
+                {
+                    owner.Slots.Release();
+                }
             }
         }
     }

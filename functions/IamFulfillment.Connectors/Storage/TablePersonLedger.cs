@@ -127,12 +127,12 @@ public sealed class TablePersonLedger(TableClient table, TimeProvider time) : IP
         }
 
         // The read may have seen the new row or no row: either way it is not needed, but it is awaited so its
-        // answer cannot overwrite the remembered row with an older one.
+        // answer cannot overwrite the remembered row with an older one. The lock is taken, whatever the read did.
         try
         {
             await reading;
         }
-        catch (RequestFailedException)
+        catch (Exception)
         {
             // Only the creation mattered.
         }
@@ -179,7 +179,7 @@ public sealed class TablePersonLedger(TableClient table, TimeProvider time) : IP
         return current.Value;
     }
 
-    /// <summary>Writes conditionally on the row as seen (or creates it); false, and forgets the row, if someone changed it first.</summary>
+    /// <summary>Writes conditionally on the row as seen (or creates it); false, and forgets the row, if it changed first.</summary>
     private async Task<bool> TryWriteAsync(TableEntity entity, bool exists, CancellationToken cancellationToken)
     {
         try
@@ -199,8 +199,9 @@ public sealed class TablePersonLedger(TableClient table, TimeProvider time) : IP
 
             return true;
         }
-        catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+        catch (RequestFailedException ex) when (ex.Status is 409 or 412 || (exists && ex.Status == 404))
         {
+            // Changed, created or deleted (e.g. by an operator) since it was seen: read it again.
             _known.TryRemove(entity.PartitionKey, out _);
             return false;
         }

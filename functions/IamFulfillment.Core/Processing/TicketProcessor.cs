@@ -102,8 +102,19 @@ public sealed class TicketProcessor
     /// Starts reading a fresh webhook's ticket before its work item is durably queued, so the read overlaps the
     /// enqueue; pass it to <see cref="ProcessAsync(WorkItem, TicketReadAhead?, CancellationToken)"/>.
     /// </summary>
-    public TicketReadAhead StartReading(WorkItem item) => new(item, ct => _contextBuilder.Lookups(item.System, ct),
-        (lookups, ct) => _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), ct));
+    /// <returns>Null when the read cannot even start (e.g. no connector for the system): the run then meets that itself.</returns>
+    public TicketReadAhead? StartReading(WorkItem item)
+    {
+        try
+        {
+            return new(item, ct => _contextBuilder.Lookups(item.System, ct),
+                (lookups, ct) => _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), ct));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return null;
+        }
+    }
 
     public Task<ProcessResult> ProcessAsync(WorkItem item, CancellationToken cancellationToken) => ProcessAsync(item, null, cancellationToken);
 

@@ -110,6 +110,24 @@ public sealed class TablePersonLedgerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task RowDeletedSinceItWasRemembered_IsLockedAndRecordedAgain()
+    {
+        // An operator deleted the row this process remembers: the conditional writes meet 404 and start afresh.
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var ledger = scope.Get<IPersonLedger>();
+        await ledger.RecordAsync(Person, ["g1"], [], CancellationToken.None);
+        await scope.RawTable(t => t.Persons).DeleteEntityAsync(Person, "person");
+
+        var taken = await ledger.TryLockAsync(Person, "worker-a", TimeSpan.FromMinutes(1), CancellationToken.None);
+        await scope.RawTable(t => t.Persons).DeleteEntityAsync(Person, "person");
+        await ledger.RecordAsync(Person, ["g2"], [], CancellationToken.None);
+        await ledger.ReleaseAsync(taken!, CancellationToken.None);
+
+        Assert.Empty(taken!.Granted);
+        Assert.Equal(["g2"], await scope.Get<IPersonLedger>().GrantedAsync(Person, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Record_AddsAndRemovesGrantedGroups()
     {
         await using var scope = await StorageScope.CreateAsync(azurite);
