@@ -3,18 +3,25 @@ using IamFulfillment.Core.Model;
 
 namespace IamFulfillment.Core.Processing;
 
-/// <summary>Builds chained audit events from the ticket's current chain head; they are written with the next checkpoint.</summary>
+/// <summary>
+/// Builds chained audit events from the ticket's current chain head; they are written with the next checkpoint. Safe
+/// to use from a stage and a save running at once (a failed save puts its events back while steps are recorded).
+/// </summary>
 internal sealed class AuditBuffer(TicketRef ticket, TimeProvider time)
 {
+    private readonly Lock _gate = new();
     private readonly List<AuditEvent> _pending = [];
     private long _sequence;
     private string _head = AuditChain.Genesis;
 
     public void Reset(TicketState state)
     {
-        _pending.Clear();
-        _sequence = state.AuditSequence;
-        _head = state.AuditHead;
+        lock (_gate)
+        {
+            _pending.Clear();
+            _sequence = state.AuditSequence;
+            _head = state.AuditHead;
+        }
     }
 
     public string? Round { get; set; }
@@ -30,31 +37,43 @@ internal sealed class AuditBuffer(TicketRef ticket, TimeProvider time)
             }
         }
 
-        var at = time.GetUtcNow();
-        var sequence = ++_sequence;
-        var hash = AuditEvent.ComputeHash(ticket, sequence, at, kind, Round, dictionary, _head);
-        _pending.Add(new AuditEvent
+        lock (_gate)
         {
-            Ticket = ticket,
-            Sequence = sequence,
-            At = at,
-            Kind = kind,
-            Round = Round,
-            Data = dictionary,
-            PreviousHash = _head,
-            Hash = hash,
-        });
-        _head = hash;
+            var at = time.GetUtcNow();
+            var sequence = ++_sequence;
+            var hash = AuditEvent.ComputeHash(ticket, sequence, at, kind, Round, dictionary, _head);
+            _pending.Add(new AuditEvent
+            {
+                Ticket = ticket,
+                Sequence = sequence,
+                At = at,
+                Kind = kind,
+                Round = Round,
+                Data = dictionary,
+                PreviousHash = _head,
+                Hash = hash,
+            });
+            _head = hash;
+        }
     }
 
     /// <summary>Puts events back that a failed save took (ahead of any added since), so the next save stores them.</summary>
-    public void Restore(IReadOnlyList<AuditEvent> events) => _pending.InsertRange(0, events);
+    public void Restore(IReadOnlyList<AuditEvent> events)
+    {
+        lock (_gate)
+        {
+            _pending.InsertRange(0, events);
+        }
+    }
 
     /// <summary>The state with the new chain head, and the events to store with it.</summary>
     public (TicketState State, IReadOnlyList<AuditEvent> Events) Drain(TicketState state)
     {
-        var events = _pending.ToList();
-        _pending.Clear();
-        return (state with { AuditSequence = _sequence, AuditHead = _head }, events);
+        lock (_gate)
+        {
+            var events = _pending.ToList();
+            _pending.Clear();
+            return (state with { AuditSequence = _sequence, AuditHead = _head }, events);
+        }
     }
 }
