@@ -300,8 +300,11 @@ public sealed class TicketProcessor
         /// <summary>The marker of a write-back an earlier run sent without recording its answer (it may have landed in part).</summary>
         private readonly string? _unconfirmedMarker = leased.Phase == RoundPhase.WritingBack ? leased.WriteBackMarker : null;
 
-        /// <summary>The marker this run recorded as about to be written back while the last stage ran, if any.</summary>
+        /// <summary>The marker this run recorded as about to be written back while the last stages ran, if any.</summary>
         private string? _recordedMarker;
+
+        /// <summary>This run's record of the write-back is saved or on its way (see <see cref="RecordWritingBackAsync"/>).</summary>
+        private bool _recording;
 
         /// <summary>The ticket read started while the lease was taken (valid under it), if any.</summary>
         public Task<TicketSnapshot>? EarlyRead { get; init; }
@@ -480,11 +483,38 @@ public sealed class TicketProcessor
                 return await ScheduleAsync(system, snapshot, ctx, decision, round, due, now);
             }
 
-            decision = await ApplyGatesAsync(ctx, decision, round, now);
+            // When no step of the plan must be recorded before the next one, the write-back's record is saved while
+            // the counters are written and the stages run: it only says a write-back may follow, and what it will carry.
+            var early = RepeatableThroughout(decision) && LeaseSafe
+                ? RecordWritingBackAsync(decision, round, _state.StepsDone.ToHashSet(StringComparer.Ordinal), decision.Plan!.Operations)
+                : null;
+            try
+            {
+                decision = await ApplyGatesAsync(ctx, decision, round, now);
+            }
+            catch
+            {
+                await AbandonRecordAsync(early);
+                throw;
+            }
+
             var executed = new List<ExecutedStep>();
             if (decision.Plan is { } plan && !decision.DryRun)
             {
-                decision = await ExecuteAsync(plan, decision, executed, round);
+                decision = await ExecuteAsync(plan, decision, executed, round, early);
+            }
+            else if (early is not null)
+            {
+                // The counters stopped the plan: the record no longer says what the write-back is; the save below does.
+                try
+                {
+                    await early;
+                }
+                catch
+                {
+                    await AbandonRecordAsync(null);
+                    throw;
+                }
             }
 
             var (customer, note) = WriteBackComposer.Compose(ctx, decision, executed, round);
@@ -654,7 +684,8 @@ public sealed class TicketProcessor
             };
         }
 
-        private async Task<Decision> ExecuteAsync(FulfilmentPlan plan, Decision decision, List<ExecutedStep> executed, string round)
+        /// <param name="early">The write-back's record, started before the counters when every step is safe to repeat.</param>
+        private async Task<Decision> ExecuteAsync(FulfilmentPlan plan, Decision decision, List<ExecutedStep> executed, string round, Task? early)
         {
             var executor = new PlanExecutor(p._directory, p._time);
             var done = _state.StepsDone.ToHashSet(StringComparer.Ordinal);
@@ -665,9 +696,12 @@ public sealed class TicketProcessor
                 var last = i == plan.Stages.Count - 1;
 
                 // The write-back's record (its marker, so a crash after it is sent is recognised) is saved while the
-                // last stage runs; the stage's results follow in the final save. A save is also the lease check, so
-                // it overlaps the stage only while plenty of the lease is left: no one else can have taken it then.
-                var recording = last && LeaseSafe ? RecordWritingBackAsync(decision, round, done, stage) : null;
+                // last stage runs (or from the start, see above); the stages' results follow in the final save. A save
+                // is also the lease check, so it overlaps the work only while plenty of the lease is left: no one else
+                // can have taken it then.
+                var recording = i == 0 && early is not null ? early
+                    : last && !_recording && LeaseSafe ? RecordWritingBackAsync(decision, round, done, stage)
+                    : null;
                 var before = executed.Count;
                 try
                 {
@@ -688,13 +722,7 @@ public sealed class TicketProcessor
                 {
                     // What succeeded before the failure is done: the retry must not do it again (a second pass).
                     _state = _state with { StepsDone = done.Union(executed.Skip(before).Where(s => s.Result.Succeeded).Select(s => s.Operation.StepId)).ToList() };
-                    if (recording is not null)
-                    {
-                        // Nothing was written back: the retry must not take the round for a write-back that broke off.
-                        _state = _state with { Phase = _unconfirmedMarker is null ? RoundPhase.Acting : RoundPhase.WritingBack, WriteBackMarker = _unconfirmedMarker, StepsInFlight = [] };
-                        _recordedMarker = null;
-                    }
-
+                    await AbandonRecordAsync(null);
                     throw;
                 }
 
@@ -715,8 +743,9 @@ public sealed class TicketProcessor
                     // Later stages depend on this one having happened: record it before going on, unless doing it
                     // again after a crash changes nothing. Awaited, not overlapped with the next stage: the save is
                     // also the lease check, and a run that lost its lease must not make another change.
-                    _state = _state with { Phase = RoundPhase.Acting, Outcome = decision.Outcome, Rule = decision.Rule, StepsDone = done.ToList() };
+                    _state = _state with { Phase = RoundPhase.Acting, Outcome = decision.Outcome, Rule = decision.Rule, StepsDone = done.ToList(), StepsInFlight = [] };
                     _state = await p.SaveAsync(_buffer, _state, ct);
+                    (_recordedMarker, _recording) = (null, false); // this save replaced an early record of the write-back
                 }
             }
 
@@ -747,9 +776,41 @@ public sealed class TicketProcessor
         /// </summary>
         private bool LeaseSafe => _state.LeaseUntil is { } until && until - p._time.GetUtcNow() > p._options.LeaseDuration / 2;
 
-        /// <summary>Saves the round as writing back with the marker the write-back will carry if the last stage succeeds.</summary>
-        private async Task RecordWritingBackAsync(Decision decision, string round, IReadOnlySet<string> done, IReadOnlyList<DirectoryOperation> stage)
+        /// <summary>Every step the plan has left is safe to repeat (so no checkpoint is due between its stages).</summary>
+        private bool RepeatableThroughout(Decision decision) =>
+            decision is { Plan: { } plan, DryRun: false }
+            && plan.Operations.Any(o => !_state.StepsDone.Contains(o.StepId))
+            && plan.Operations.All(o => o.SafeToRepeat || _state.StepsDone.Contains(o.StepId));
+
+        /// <summary>
+        /// The run fails after recording its write-back (or while the record is on its way): nothing was written back,
+        /// so the retry must not take the round for a write-back that broke off.
+        /// </summary>
+        private async Task AbandonRecordAsync(Task? recording)
         {
+            if (recording is not null)
+            {
+                try
+                {
+                    await recording;
+                }
+                catch
+                {
+                    // The run is failing anyway; its own failure is what is reported.
+                }
+            }
+
+            if (_recording)
+            {
+                _state = _state with { Phase = _unconfirmedMarker is null ? RoundPhase.Acting : RoundPhase.WritingBack, WriteBackMarker = _unconfirmedMarker, StepsInFlight = [] };
+                (_recordedMarker, _recording) = (null, false);
+            }
+        }
+
+        /// <summary>Saves the round as writing back with the marker the write-back will carry if the remaining steps succeed.</summary>
+        private async Task RecordWritingBackAsync(Decision decision, string round, IReadOnlySet<string> done, IEnumerable<DirectoryOperation> stage)
+        {
+            _recording = true;
             _state = _state with
             {
                 Phase = RoundPhase.WritingBack,

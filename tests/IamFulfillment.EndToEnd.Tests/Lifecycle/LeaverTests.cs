@@ -1,3 +1,4 @@
+using System.Net;
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Processing;
@@ -28,6 +29,41 @@ public sealed class LeaverTests(DemoWorld f) : IClassFixture<DemoWorld>
         Text.Contains($"{dennis.DisplayName}'s sign-in is disabled, their sessions are revoked and 2 group membership(s) were removed.", ticket.Comment);
         Text.Contains("Kept licence-m365-e5: the policy keeps it for leavers", ticket.Note);
         Text.Contains("Left all-staff: dynamic membership follows the account's attributes.", ticket.Note);
+    }
+
+    [Fact]
+    public async Task Leaver_TheWriteBackIsRecordedBeforeTheFirstChange_NamingEveryStep()
+    {
+        // Every leaver step is safe to repeat, so the record that a write-back may follow is saved while the safety
+        // brake's counters are written and the stages run: while the disable is still on the wire, the state already
+        // names every step as in flight (a crash now redoes them; a write-back on the ticket would prove them done).
+        var dennis = f.World.NewEmployee("Engineering", "barbara", "engineering-team", "engineering-wiki");
+        var userId = f.World.Account(dennis).Id;
+        var ticket = Desk.For(Itsm.ServiceNow, f.World).Leaver(dennis, employeeNumber: f.World.Account(dennis).EmployeeId);
+        var hold = f.World.Graph.Holds.Add("PATCH", $"/users/{userId}");
+
+        using (var accepted = await ticket.SendAsync(f.Host))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        }
+
+        await hold.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
+        var during = await f.Host.Store.GetAsync(ticket.Ref, CancellationToken.None);
+        for (var i = 0; i < 100 && during?.Phase != RoundPhase.WritingBack; i++)
+        {
+            await Task.Delay(50); // the record is saved alongside the change, so it may land a moment after it
+            during = await f.Host.Store.GetAsync(ticket.Ref, CancellationToken.None);
+        }
+
+        hold.Release();
+        var done = await f.Host.WaitForRoundAsync(ticket.Ref);
+
+        Assert.Equal(RoundPhase.WritingBack, during!.Phase);
+        Assert.Contains($"disable:{userId}", during.StepsInFlight);
+        Assert.Contains($"revoke:{userId}", during.StepsInFlight);
+        Assert.Equal(2, during.StepsInFlight.Count(step => step.StartsWith("remove:", StringComparison.Ordinal)));
+        Assert.Equal((RoundPhase.Completed, Outcome.Fulfilled), (done.Phase, done.Outcome));
+        Assert.Empty(done.StepsInFlight);
     }
 
     [Theory]

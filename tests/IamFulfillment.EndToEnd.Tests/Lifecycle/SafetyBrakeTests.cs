@@ -37,7 +37,13 @@ public sealed class SafetyBrakeTests(BrakeWorld f) : IClassFixture<BrakeWorld>
             Text.Contains("That kind of work is paused until a person looks. Nothing was changed.", braked.Note);
             var state = await f.Host.Store.GetAsync(braked.Ref, CancellationToken.None);
             Assert.Equal(Rules.SafetyBrake, state!.Rule);
-            Assert.Contains(await f.Host.TrailAsync(braked.Ref), e => e.Kind == AuditKinds.BrakeEngaged);
+            var trail = await f.Host.TrailAsync(braked.Ref);
+            Assert.Contains(trail, e => e.Kind == AuditKinds.BrakeEngaged);
+
+            // The write-back's record was saved while the counters were written; the brake's escalation replaced it.
+            Assert.Empty(state.StepsInFlight);
+            Assert.EndsWith(":escalated]", state.WriteBackMarker, StringComparison.Ordinal);
+            Assert.DoesNotContain(trail, e => e.Kind == AuditKinds.ChangeApplied);
         }
     }
 }
