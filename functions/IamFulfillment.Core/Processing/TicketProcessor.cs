@@ -743,9 +743,26 @@ public sealed class TicketProcessor
                     // Later stages depend on this one having happened: record it before going on, unless doing it
                     // again after a crash changes nothing. Awaited, not overlapped with the next stage: the save is
                     // also the lease check, and a run that lost its lease must not make another change.
-                    _state = _state with { Phase = RoundPhase.Acting, Outcome = decision.Outcome, Rule = decision.Rule, StepsDone = done.ToList(), StepsInFlight = [] };
-                    _state = await p.SaveAsync(_buffer, _state, ct);
-                    (_recordedMarker, _recording) = (null, false); // this save replaced an early record of the write-back
+                    var rest = plan.Stages.Skip(i + 1).SelectMany(later => later).Where(o => !done.Contains(o.StepId)).ToList();
+                    if (!stopped && !_recording && LeaseSafe && rest.All(o => o.SafeToRepeat))
+                    {
+                        // What is left may be done again after a crash: this checkpoint is also the write-back's record.
+                        try
+                        {
+                            await RecordWritingBackAsync(decision, round, done, rest);
+                        }
+                        catch
+                        {
+                            await AbandonRecordAsync(null);
+                            throw;
+                        }
+                    }
+                    else
+                    {
+                        _state = _state with { Phase = RoundPhase.Acting, Outcome = decision.Outcome, Rule = decision.Rule, StepsDone = done.ToList(), StepsInFlight = [] };
+                        _state = await p.SaveAsync(_buffer, _state, ct);
+                        (_recordedMarker, _recording) = (null, false); // this save replaced an early record of the write-back
+                    }
                 }
             }
 

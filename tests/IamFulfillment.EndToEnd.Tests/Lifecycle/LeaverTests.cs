@@ -40,14 +40,15 @@ public sealed class LeaverTests(DemoWorld f) : IClassFixture<DemoWorld>
         var dennis = f.World.NewEmployee("Engineering", "barbara", "engineering-team", "engineering-wiki");
         var userId = f.World.Account(dennis).Id;
         var ticket = Desk.For(Itsm.ServiceNow, f.World).Leaver(dennis, employeeNumber: f.World.Account(dennis).EmployeeId);
-        var hold = f.World.Graph.Holds.Add("PATCH", $"/users/{userId}");
+        // The disable goes out alone, or inside a batch when the suite keeps Graph busy enough to batch.
+        var holds = new[] { f.World.Graph.Holds.Add("PATCH", $"/users/{userId}"), f.World.Graph.Holds.Add("POST", "/$batch") };
 
         using (var accepted = await ticket.SendAsync(f.Host))
         {
             Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         }
 
-        await hold.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.WhenAny(holds.Select(h => h.Arrived)).WaitAsync(TimeSpan.FromSeconds(30));
         var during = await f.Host.Store.GetAsync(ticket.Ref, CancellationToken.None);
         for (var i = 0; i < 100 && during?.Phase != RoundPhase.WritingBack; i++)
         {
@@ -55,7 +56,11 @@ public sealed class LeaverTests(DemoWorld f) : IClassFixture<DemoWorld>
             during = await f.Host.Store.GetAsync(ticket.Ref, CancellationToken.None);
         }
 
-        hold.Release();
+        foreach (var each in holds)
+        {
+            each.Release();
+        }
+
         var done = await f.Host.WaitForRoundAsync(ticket.Ref);
 
         Assert.Equal(RoundPhase.WritingBack, during!.Phase);

@@ -15,6 +15,34 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
         ProtectedGroup,
     }
 
+    [Fact]
+    public async Task MfaReset_WhileSessionsAreRevoked_ThePassAndTheRemovalAreRecordedDone_AndTheWriteBackWithTheRevocationInFlight()
+    {
+        // The pass and the method removal must not be repeated after a crash, so both are recorded before the
+        // revocation is sent; the revocation may be repeated, so the same checkpoint records the write-back with it in
+        // flight (a crash now repeats only the revocation; a write-back on the ticket would prove it done).
+        var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
+        var ticket = Desk.For(Itsm.ServiceNow, f.World).MfaReset(ada);
+        var hold = f.World.Graph.Holds.Add("POST", $"/users/{ada.GraphId}/revokeSignInSessions");
+
+        using (var accepted = await ticket.SendAsync(f.Host))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
+        }
+
+        await hold.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
+        var during = await f.Host.Store.GetAsync(ticket.Ref, CancellationToken.None);
+        hold.Release();
+        var done = await f.Host.WaitForRoundAsync(ticket.Ref);
+
+        Assert.Equal(IamFulfillment.Core.Processing.RoundPhase.WritingBack, during!.Phase);
+        Assert.Equal([$"revoke:{ada.GraphId}"], during.StepsInFlight);
+        Assert.Contains($"tap:{ada.GraphId}", during.StepsDone);
+        Assert.Contains($"methods:{ada.GraphId}", during.StepsDone);
+        Assert.Equal(Outcome.Fulfilled, done.Outcome);
+        Assert.Empty(done.StepsInFlight);
+    }
+
     [Theory]
     [InlineData(Itsm.ServiceNow)]
     [InlineData(Itsm.Jira)]
