@@ -106,8 +106,9 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
     /// </summary>
     private async Task<DeliveryStatus> RecordAndQueueHeldAsync(IWorkClaim claim, WorkItem item, CancellationToken cancellationToken)
     {
-        var recording = ledger.RecordAsync(item.System, item.DeliveryId!, item.TicketKey, cancellationToken);
+        // Queued first: the claim starts the ticket read on its way, and that read is what the requester waits for.
         var queuing = claim.QueueAsync(item, cancellationToken);
+        var recording = ledger.RecordAsync(item.System, item.DeliveryId!, item.TicketKey, cancellationToken);
         try
         {
             await Task.WhenAll(recording, queuing);
