@@ -559,6 +559,10 @@ public sealed partial class JiraTicketSystem : ITicketSystem
         return all;
     }
 
+    /// <summary>The integration account made the issue's last status move (this service's own transition).</summary>
+    public bool ClosedByOwnWriteBack(TicketSnapshot ticket) =>
+        _workflows.TryGetValue(ticket, out var workflow) && string.Equals(workflow.StatusSetBy, _options.IntegrationAccountId, StringComparison.Ordinal);
+
     private static Workflow ReadWorkflow(JsonElement issue, IReadOnlyList<JsonElement> histories)
     {
         var transitions = new List<Transition>();

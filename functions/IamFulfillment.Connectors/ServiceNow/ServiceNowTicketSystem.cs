@@ -139,9 +139,6 @@ public sealed partial class ServiceNowTicketSystem : ITicketSystem
         return snapshot;
     }
 
-    /// <summary>The write-back is one PATCH of the item.</summary>
-    public bool WriteBackIsOneCall => true;
-
     public async Task<WriteBackReceipt> WriteBackAsync(TicketSnapshot ticket, WriteBack writeBack, CancellationToken cancellationToken)
     {
         var sysId = KeyOf(ticket);

@@ -30,10 +30,11 @@ public interface ITicketSystem
     Task<bool> ShowsMarkerAsync(TicketSnapshot ticket, string marker, CancellationToken cancellationToken);
 
     /// <summary>
-    /// True when a write-back is one call that lands whole or not at all: one that does not show its marker left
-    /// nothing on the ticket, so a closed ticket was closed by a person.
+    /// True when the ticket shows that this service's own write-back closed it (its transition landed, so a write-back
+    /// that broke off half-way is to be finished, not skipped). False when a person closed it, and always for a
+    /// write-back that is one call: one that does not show its marker left nothing on the ticket.
     /// </summary>
-    bool WriteBackIsOneCall => false;
+    bool ClosedByOwnWriteBack(TicketSnapshot ticket) => false;
 }
 
 /// <summary>

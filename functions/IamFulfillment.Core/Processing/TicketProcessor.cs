@@ -300,6 +300,9 @@ public sealed class TicketProcessor
         /// <summary>The marker of a write-back an earlier run sent without recording its answer (it may have landed in part).</summary>
         private readonly string? _unconfirmedMarker = leased.Phase == RoundPhase.WritingBack ? leased.WriteBackMarker : null;
 
+        /// <summary>The outcome and rule that earlier write-back carried.</summary>
+        private readonly (Outcome? Outcome, string? Rule) _unconfirmedOutcome = (leased.Outcome, leased.Rule);
+
         /// <summary>The marker this run recorded as about to be written back while the last stages ran, if any.</summary>
         private string? _recordedMarker;
 
@@ -347,8 +350,9 @@ public sealed class TicketProcessor
 
             // Closed, unless by this service's own write-back that broke off half-way (the transition landed, the
             // note did not): then the round is finished, not skipped, or the ticket would never show the rest. A
-            // write-back that is one call cannot break off half-way, so there a closed ticket was closed by a person.
-            if (snapshot.Status == TicketStatus.Closed && (_unconfirmedMarker is null || system.WriteBackIsOneCall))
+            // recorded write-back may also have sent nothing at all (the record is saved before the last changes), so
+            // the ticket must show that the service's own transition closed it.
+            if (snapshot.Status == TicketStatus.Closed && (_unconfirmedMarker is null || !system.ClosedByOwnWriteBack(snapshot)))
             {
                 return await SkipAsync($"the ticket is closed (state {snapshot.RawState})");
             }
@@ -694,6 +698,7 @@ public sealed class TicketProcessor
             {
                 var stage = plan.Stages[i];
                 var last = i == plan.Stages.Count - 1;
+                var unrepeatable = stage.Any(o => !o.SafeToRepeat && !done.Contains(o.StepId)); // done by an earlier run: skipped now
 
                 // The write-back's record (its marker, so a crash after it is sent is recognised) is saved while the
                 // last stage runs (or from the start, see above); the stages' results follow in the final save. A save
@@ -709,13 +714,17 @@ public sealed class TicketProcessor
                     {
                         await executor.RunStageAsync(stage, done, executed, ct);
                     }
-                    finally
+                    catch
                     {
                         RecordSteps(executed.Skip(before));
-                        if (recording is not null)
-                        {
-                            await recording;
-                        }
+                        await AbandonRecordAsync(recording); // the stage's failure is what is reported, not the save's
+                        throw;
+                    }
+
+                    RecordSteps(executed.Skip(before));
+                    if (recording is not null)
+                    {
+                        await recording;
                     }
                 }
                 catch
@@ -738,7 +747,7 @@ public sealed class TicketProcessor
                 }
 
                 stopped = executed.Skip(before).Any(s => !s.Result.Succeeded) && !plan.ContinueAfterFailure;
-                if (!last && (stage.Any(o => !o.SafeToRepeat) || !LeaseSafe))
+                if (!last && (unrepeatable || !LeaseSafe))
                 {
                     // Later stages depend on this one having happened: record it before going on, unless doing it
                     // again after a crash changes nothing. Awaited, not overlapped with the next stage: the save is
@@ -819,7 +828,10 @@ public sealed class TicketProcessor
 
             if (_recording)
             {
-                _state = _state with { Phase = _unconfirmedMarker is null ? RoundPhase.Acting : RoundPhase.WritingBack, WriteBackMarker = _unconfirmedMarker, StepsInFlight = [] };
+                // Back to what the row said before this run's record: an earlier run's write-back keeps its own outcome.
+                _state = _unconfirmedMarker is null
+                    ? _state with { Phase = RoundPhase.Acting, WriteBackMarker = null, StepsInFlight = [] }
+                    : _state with { Phase = RoundPhase.WritingBack, WriteBackMarker = _unconfirmedMarker, Outcome = _unconfirmedOutcome.Outcome, Rule = _unconfirmedOutcome.Rule, StepsInFlight = [] };
                 (_recordedMarker, _recording) = (null, false);
             }
         }

@@ -1,4 +1,5 @@
 using IamFulfillment.Core.Decisions;
+using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Policy;
 using IamFulfillment.Core.Ports;
 using IamFulfillment.Sandbox;
@@ -140,6 +141,24 @@ public sealed class JiraWriteBackRecoveryTests : IDisposable
         // The snapshot is the one from before the write-back: the status is looked at now, not taken from it.
         Assert.True(await connector.ShowsMarkerAsync(ticket, Marker, CancellationToken.None));
         AssertWrittenOnce(key);
+    }
+
+    [Fact]
+    public async Task ClosedByOwnWriteBack_TellsTheServicesTransitionFromAPersons()
+    {
+        // A recorded write-back may have sent nothing: a closed ticket counts as the service's only if its transition closed it.
+        var mine = _world.CreateAccessRequest();
+        var theirs = _world.CreateAccessRequest();
+        var connector = _world.Connector();
+        await connector.WriteBackAsync(await connector.ReadAsync(mine, CancellationToken.None), Fulfilled(), CancellationToken.None);
+        Sandbox.Transition(theirs, "Cancel request", _world.Alice.AccountId);
+
+        var closedByService = await connector.ReadAsync(mine, CancellationToken.None);
+        var closedByPerson = await connector.ReadAsync(theirs, CancellationToken.None);
+
+        Assert.Equal((TicketStatus.Closed, TicketStatus.Closed), (closedByService.Status, closedByPerson.Status));
+        Assert.True(connector.ClosedByOwnWriteBack(closedByService));
+        Assert.False(connector.ClosedByOwnWriteBack(closedByPerson));
     }
 
     [Fact]

@@ -71,6 +71,34 @@ public sealed class LeaverTests(DemoWorld f) : IClassFixture<DemoWorld>
         Assert.Empty(done.StepsInFlight);
     }
 
+    [Fact]
+    public async Task JiraLeaverCancelledByAPerson_AfterARunRecordedItsWriteBackAndStopped_IsSkippedWithNoChange()
+    {
+        // A run saved the record that a write-back may follow (that happens before the first change) and then died;
+        // meanwhile a person cancelled the request. The ticket is closed, but not by the service: it is left alone.
+        var dennis = f.World.NewEmployee("Engineering", "barbara", "engineering-team");
+        var ticket = Desk.For(Itsm.Jira, f.World).Leaver(dennis, employeeNumber: f.World.Account(dennis).EmployeeId);
+        var lease = await f.Host.Store.TryAcquireAsync(ticket.Ref, "run-that-died", TimeSpan.FromMinutes(1), CancellationToken.None);
+        await f.Host.Store.SaveAsync(lease.State! with
+        {
+            LeaseOwner = null,
+            LeaseUntil = null,
+            Phase = RoundPhase.WritingBack,
+            Outcome = Outcome.Fulfilled,
+            WriteBackMarker = "[iamf:r0000000000000000dead:fulfilled]",
+            StepsInFlight = [$"disable:{f.World.Account(dennis).Id}"],
+        }, [], CancellationToken.None);
+        f.World.Jira!.Transition(ticket.Number, "Cancel request", f.Demo["hedy"].JiraAccountId);
+
+        var state = await ticket.RunAsync(f.Host);
+
+        Assert.Contains(await f.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.Skipped && e.Data["reason"]!.Contains("closed", StringComparison.Ordinal));
+        Assert.True(f.World.Account(dennis).AccountEnabled);
+        Assert.True(f.World.Holds(dennis, "engineering-team"));
+        Assert.Equal("Canceled", f.World.Jira.StatusOf(ticket.Number));
+        Assert.Null(state.LeaseOwner);
+    }
+
     [Theory]
     [InlineData(Itsm.ServiceNow)]
     [InlineData(Itsm.Jira)]
