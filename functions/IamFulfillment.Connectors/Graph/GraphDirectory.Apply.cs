@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using IamFulfillment.Core.Fulfilment;
 using IamFulfillment.Core.Ports;
+using IamFulfillment.Core.Processing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Graph.Models;
 using Microsoft.Graph.Users.Item.SendMail;
@@ -130,8 +131,7 @@ public sealed partial class GraphDirectory
         }
 
         var listing = new MethodsList(GetAuthenticationMethodsAsync(tap.UserId, cancellationToken), now);
-        _ = listing.Methods.ContinueWith(t => _ = t.Exception, CancellationToken.None,
-            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        listing.Methods.ObserveFailure();
         _methodsReadDuringPass[tap.UserId] = listing;
         var issued = false;
         try

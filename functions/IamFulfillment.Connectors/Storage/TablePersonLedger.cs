@@ -3,6 +3,7 @@ using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using IamFulfillment.Core.Ports;
+using IamFulfillment.Core.Processing;
 
 namespace IamFulfillment.Connectors.Storage;
 
@@ -117,7 +118,7 @@ public sealed class TablePersonLedger(TableClient table, TimeProvider time) : IP
         }
         catch
         {
-            _ = reading.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            reading.ObserveFailure();
             throw;
         }
 

@@ -84,6 +84,6 @@ public sealed class DirectoryLookups(IDirectory directory, IReadOnlyList<PersonK
         }
 
         /// <summary>Prefetches are best effort: a failure surfaces when the result is awaited for the decision.</summary>
-        private static void Observe(Task task) => task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+        private static void Observe(Task task) => task.ObserveFailure();
     }
 }

@@ -288,8 +288,7 @@ public sealed class TicketProcessor
         observed is null || (observed.LastWrittenAt is { } written && written < readStarted - ClockSkewMargin);
 
     /// <summary>A read that is not used: its failure, if any, is observed and dropped.</summary>
-    private static void Discard(Task? read) =>
-        read?.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    private static void Discard(Task? read) => read.ObserveFailure();
 
     /// <summary>One processing run of one ticket under its lease.</summary>
     private sealed class Run(TicketProcessor p, WorkItem item, TicketState leased, string holder, CancellationToken ct)

@@ -47,7 +47,7 @@ public sealed class TicketReadAhead : IDisposable
         {
             // Nobody will look at the read: stop it and observe its failure.
             _abandon.Cancel();
-            _ = Read.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            Read.ObserveFailure();
         }
 
         _follow.Dispose();
