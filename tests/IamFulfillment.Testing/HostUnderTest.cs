@@ -81,6 +81,10 @@ public sealed class HostUnderTest : IAsyncDisposable
         return await Http.SendAsync(request);
     }
 
+    /// <summary>Waits until the stored state says <paramref name="until"/> (lease held or not) and returns it.</summary>
+    public Task<TicketState?> WaitForStateAsync(TicketRef ticket, Func<TicketState, bool> until, TimeSpan? timeout = null) =>
+        TicketWaits.WaitForStateAsync(Store, ticket, until, timeout);
+
     /// <summary>Waits until the ticket's current round has finished (or is waiting/scheduled) and returns its state.</summary>
     public Task<TicketState> WaitForRoundAsync(TicketRef ticket, TimeSpan? timeout = null, Func<TicketState, bool>? until = null) =>
         TicketWaits.WaitForRoundAsync(Store, ticket, timeout, until);

@@ -8,6 +8,24 @@ namespace IamFulfillment.Testing;
 /// <summary>Waits on the service's own record of a ticket.</summary>
 public static class TicketWaits
 {
+    /// <summary>
+    /// Waits until the stored state says <paramref name="until"/>, lease held or not (a save made alongside work that is
+    /// still on the wire lands a moment after the work was sent), and returns it; the last state read if it never does.
+    /// </summary>
+    public static async Task<TicketState?> WaitForStateAsync(ITicketStore store, TicketRef ticket, Func<TicketState, bool> until, TimeSpan? timeout = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        var limit = timeout ?? TimeSpan.FromSeconds(5);
+        var last = await store.GetAsync(ticket, CancellationToken.None);
+        while ((last is null || !until(last)) && deadline.Elapsed < limit)
+        {
+            await Task.Delay(20);
+            last = await store.GetAsync(ticket, CancellationToken.None);
+        }
+
+        return last;
+    }
+
     /// <summary>Waits until the ticket's current round has finished (or is waiting/scheduled), with no lease held, and returns its state.</summary>
     public static async Task<TicketState> WaitForRoundAsync(ITicketStore store, TicketRef ticket, TimeSpan? timeout = null, Func<TicketState, bool>? until = null)
     {

@@ -693,6 +693,7 @@ public sealed class TicketProcessor
             var executor = new PlanExecutor(p._directory, p._time);
             var done = _state.StepsDone.ToHashSet(StringComparer.Ordinal);
             var stopped = false;
+            Task? checkpoint = null; // the previous stage's checkpoint, still being stored while this stage runs
             for (var i = 0; i < plan.Stages.Count && !stopped; i++)
             {
                 var stage = plan.Stages[i];
@@ -703,9 +704,19 @@ public sealed class TicketProcessor
                 // last stage runs (or from the start, see above); the stages' results follow in the final save. A save
                 // is also the lease check, so it overlaps the work only while plenty of the lease is left: no one else
                 // can have taken it then.
-                var recording = i == 0 && early is not null ? early
-                    : last && !_recording && LeaseSafe ? RecordWritingBackAsync(decision, round, done, stage)
-                    : null;
+                Task? recording = null;
+                if (i == 0 && early is not null)
+                {
+                    recording = early;
+                }
+                else if (last && !_recording && LeaseSafe)
+                {
+                    recording = checkpoint is null
+                        ? RecordWritingBackAsync(decision, round, done, stage)
+                        : AfterAsync(checkpoint, () => RecordWritingBackAsync(decision, round, done, stage));
+                    checkpoint = null;
+                }
+
                 var before = executed.Count;
                 try
                 {
@@ -716,15 +727,13 @@ public sealed class TicketProcessor
                     catch
                     {
                         RecordSteps(executed.Skip(before));
-                        await AbandonRecordAsync(recording); // the stage's failure is what is reported, not the save's
+                        await AbandonRecordAsync(recording ?? checkpoint); // the stage's failure is what is reported, not the save's
                         throw;
                     }
 
                     RecordSteps(executed.Skip(before));
-                    if (recording is not null)
-                    {
-                        await recording;
-                    }
+                    await (recording ?? checkpoint ?? Task.CompletedTask);
+                    checkpoint = null;
                 }
                 catch
                 {
@@ -748,28 +757,31 @@ public sealed class TicketProcessor
                 stopped = executed.Skip(before).Any(s => !s.Result.Succeeded) && !plan.ContinueAfterFailure;
                 if (!last && (unrepeatable || !LeaseSafe))
                 {
-                    // Later stages depend on this one having happened: record it before going on, unless doing it
-                    // again after a crash changes nothing. Awaited, not overlapped with the next stage: the save is
-                    // also the lease check, and a run that lost its lease must not make another change.
+                    // Later stages depend on this one having happened: record it, unless doing it again after a crash
+                    // changes nothing. The save is also the lease check: the next stage overlaps it only while plenty
+                    // of the lease is left (a run that lost its lease must not make another change). A crash before it
+                    // is stored leaves the same window either way (this stage done, not recorded); the next stage only
+                    // shares it.
                     var rest = plan.Stages.Skip(i + 1).SelectMany(later => later).Where(o => !done.Contains(o.StepId)).ToList();
-                    if (!stopped && !_recording && LeaseSafe && rest.All(o => o.SafeToRepeat))
+                    var overlap = !stopped && LeaseSafe;
+                    var save = !stopped && !_recording && LeaseSafe && rest.All(o => o.SafeToRepeat)
+                        ? RecordWritingBackAsync(decision, round, done, rest) // what is left may be done again: this is also the write-back's record
+                        : CheckpointAsync(decision, done);
+                    if (overlap)
                     {
-                        // What is left may be done again after a crash: this checkpoint is also the write-back's record.
+                        checkpoint = save;
+                    }
+                    else
+                    {
                         try
                         {
-                            await RecordWritingBackAsync(decision, round, done, rest);
+                            await save;
                         }
                         catch
                         {
                             await AbandonRecordAsync(null);
                             throw;
                         }
-                    }
-                    else
-                    {
-                        _state = _state with { Phase = RoundPhase.Acting, Outcome = decision.Outcome, Rule = decision.Rule, StepsDone = done.ToList(), StepsInFlight = [] };
-                        _state = await p.SaveAsync(_buffer, _state, ct);
-                        (_recordedMarker, _recording) = (null, false); // this save replaced an early record of the write-back
                     }
                 }
             }
@@ -833,6 +845,21 @@ public sealed class TicketProcessor
                     : _state with { Phase = RoundPhase.WritingBack, WriteBackMarker = _unconfirmedMarker, Outcome = _unconfirmedOutcome.Outcome, Rule = _unconfirmedOutcome.Rule, StepsInFlight = [] };
                 (_recordedMarker, _recording) = (null, false);
             }
+        }
+
+        /// <summary>Saves the round as acting, with the steps done so far (taken now, not when the save runs).</summary>
+        private async Task CheckpointAsync(Decision decision, IReadOnlySet<string> done)
+        {
+            _state = _state with { Phase = RoundPhase.Acting, Outcome = decision.Outcome, Rule = decision.Rule, StepsDone = done.ToList(), StepsInFlight = [] };
+            _state = await p.SaveAsync(_buffer, _state, ct);
+            (_recordedMarker, _recording) = (null, false); // this save replaced an early record of the write-back
+        }
+
+        /// <summary>Starts a save once the one before it is stored: each save is conditional on the row the last one wrote.</summary>
+        private static async Task AfterAsync(Task previous, Func<Task> save)
+        {
+            await previous;
+            await save();
         }
 
         /// <summary>Saves the round as writing back with the marker the write-back will carry if the remaining steps succeed.</summary>

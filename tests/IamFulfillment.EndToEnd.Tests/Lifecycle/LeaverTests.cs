@@ -49,12 +49,7 @@ public sealed class LeaverTests(DemoWorld f) : IClassFixture<DemoWorld>
         }
 
         await Task.WhenAny(holds.Select(h => h.Arrived)).WaitAsync(TimeSpan.FromSeconds(30));
-        var during = await f.Host.Store.GetAsync(ticket.Ref, CancellationToken.None);
-        for (var i = 0; i < 100 && during?.Phase != RoundPhase.WritingBack; i++)
-        {
-            await Task.Delay(50); // the record is saved alongside the change, so it may land a moment after it
-            during = await f.Host.Store.GetAsync(ticket.Ref, CancellationToken.None);
-        }
+        var during = await f.Host.WaitForStateAsync(ticket.Ref, s => s.Phase == RoundPhase.WritingBack);
 
         foreach (var each in holds)
         {

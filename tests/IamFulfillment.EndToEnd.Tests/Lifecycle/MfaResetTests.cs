@@ -16,11 +16,46 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
     }
 
     [Fact]
+    public async Task MfaReset_WhileTheMethodsAreRemoved_ThePassIsRecordedDone()
+    {
+        // The pass must not be issued twice, so it is recorded as done; the save goes on while the methods are being
+        // removed (a crash before it lands would redo the pass either way) and lands while their removal is on the wire.
+        var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
+        var ticket = Desk.For(Itsm.ServiceNow, f.World).MfaReset(ada);
+        // A removal goes out alone, or inside a batch when the suite keeps Graph busy enough to batch.
+        var holds = new[]
+        {
+            f.World.Graph.Holds.Add("DELETE", $"/users/{ada.GraphId}/authentication/"),
+            f.World.Graph.Holds.Add("POST", "/$batch", bodyContains: $"/users/{ada.GraphId}/authentication/"),
+        };
+
+        using (var accepted = await ticket.SendAsync(f.Host))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
+        }
+
+        await Task.WhenAny(holds.Select(h => h.Arrived)).WaitAsync(TimeSpan.FromSeconds(30));
+        var during = await f.Host.WaitForStateAsync(ticket.Ref, s => s.StepsDone.Contains($"tap:{ada.GraphId}"));
+        foreach (var each in holds)
+        {
+            each.Release();
+        }
+
+        var done = await f.Host.WaitForRoundAsync(ticket.Ref);
+
+        Assert.Equal(IamFulfillment.Core.Processing.RoundPhase.Acting, during!.Phase);
+        Assert.Contains($"tap:{ada.GraphId}", during.StepsDone);
+        Assert.DoesNotContain($"methods:{ada.GraphId}", during.StepsDone);
+        Assert.Equal(Outcome.Fulfilled, done.Outcome);
+        Assert.Single(f.World.Graph.TapsIssued(ada.GraphId));
+    }
+
+    [Fact]
     public async Task MfaReset_WhileSessionsAreRevoked_ThePassAndTheRemovalAreRecordedDone_AndTheWriteBackWithTheRevocationInFlight()
     {
-        // The pass and the method removal must not be repeated after a crash, so both are recorded before the
-        // revocation is sent; the revocation may be repeated, so the same checkpoint records the write-back with it in
-        // flight (a crash now repeats only the revocation; a write-back on the ticket would prove it done).
+        // The pass and the method removal must not be repeated after a crash, so both are recorded; the revocation may
+        // be repeated, so the same save records the write-back with it in flight, while it is sent (a crash now
+        // repeats only the revocation; a write-back on the ticket would prove it done).
         var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
         var ticket = Desk.For(Itsm.ServiceNow, f.World).MfaReset(ada);
         var hold = f.World.Graph.Holds.Add("POST", $"/users/{ada.GraphId}/revokeSignInSessions");
@@ -31,7 +66,7 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
         }
 
         await hold.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
-        var during = await f.Host.Store.GetAsync(ticket.Ref, CancellationToken.None);
+        var during = await f.Host.WaitForStateAsync(ticket.Ref, s => s.Phase == IamFulfillment.Core.Processing.RoundPhase.WritingBack);
         hold.Release();
         var done = await f.Host.WaitForRoundAsync(ticket.Ref);
 
