@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -319,8 +320,11 @@ public sealed partial class GraphSandbox
         "preferredLanguage", "companyName", "onPremisesSamAccountName", "onPremisesImmutableId",
     ];
 
-    private static string CanonicalUserProperty(string name) =>
-        PlainUserProperties.FirstOrDefault(p => string.Equals(p, name, StringComparison.OrdinalIgnoreCase)) ?? name;
+    // A $filter is evaluated against every user, so the name lookup is a hash, not a scan of the list.
+    private static readonly FrozenDictionary<string, string> CanonicalUserProperties =
+        PlainUserProperties.ToFrozenDictionary(p => p, StringComparer.OrdinalIgnoreCase);
+
+    private static string CanonicalUserProperty(string name) => CanonicalUserProperties.GetValueOrDefault(name) ?? name;
 
     private static bool IsKnownUserProperty(string path) =>
         PlainUserProperties.Contains(path, StringComparer.OrdinalIgnoreCase)
