@@ -51,11 +51,12 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
         var deliveryId = parsed.DeliveryId!;
         var item = new WorkItem { System = system, TicketKey = ticket.Key, DeliveryId = deliveryId, ReceivedAt = time.GetUtcNow() };
         using var claim = signal.TryClaim();
+        DeliveryStatus status;
         try
         {
-            var status = claim is null
+            status = claim is null
                 ? await RecordThenQueueAsync(item, cancellationToken)
-                : await RecordAndQueueHeldAsync(claim, item, cancellationToken);
+                : await QueueHeldThenRecordAsync(claim, item, cancellationToken);
             if (status == DeliveryStatus.AlreadyQueued)
             {
                 return new IntakeResult(IntakeStatus.Duplicate, "Duplicate delivery: already queued, nothing done.", deliveryId, ticket);
@@ -76,14 +77,18 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
             claim.Start();
         }
 
-        try
+        // A held item seen for the first time was recorded as queued in the same write.
+        if (claim is null || status != DeliveryStatus.New)
         {
-            await ledger.MarkQueuedAsync(system, deliveryId, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // Queued already; a retry of this delivery would queue it again, which processing absorbs.
-            LogStorageFailure(logger, system, deliveryId, ex.GetType().Name);
+            try
+            {
+                await ledger.MarkQueuedAsync(system, deliveryId, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Queued already; a retry of this delivery would queue it again, which processing absorbs.
+                LogStorageFailure(logger, system, deliveryId, ex.GetType().Name);
+            }
         }
 
         return new IntakeResult(IntakeStatus.Accepted, "Accepted: the ticket will be processed.", deliveryId, ticket);
@@ -101,34 +106,30 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
     }
 
     /// <summary>
-    /// The delivery is recorded and its item queued at once: the message is hidden for this process, so when the
+    /// The item is queued first, hidden for this process, and the delivery then recorded as queued in one write: the
+    /// claim starts the ticket read as the item is queued, and that read is what the requester waits for. When the
     /// ledger says it is a duplicate (or cannot be written) the message is simply taken back.
     /// </summary>
-    private async Task<DeliveryStatus> RecordAndQueueHeldAsync(IWorkClaim claim, WorkItem item, CancellationToken cancellationToken)
+    private async Task<DeliveryStatus> QueueHeldThenRecordAsync(IWorkClaim claim, WorkItem item, CancellationToken cancellationToken)
     {
-        // Queued first: the claim starts the ticket read on its way, and that read is what the requester waits for.
-        var queuing = claim.QueueAsync(item, cancellationToken);
-        var recording = ledger.RecordAsync(item.System, item.DeliveryId!, item.TicketKey, cancellationToken);
+        await claim.QueueAsync(item, cancellationToken);
+        DeliveryStatus status;
         try
         {
-            await Task.WhenAll(recording, queuing);
+            status = await ledger.RecordQueuedAsync(item.System, item.DeliveryId!, item.TicketKey, cancellationToken);
         }
         catch
         {
-            if (queuing.IsCompletedSuccessfully)
-            {
-                await WithdrawQuietlyAsync(claim, item);
-            }
-
+            await WithdrawQuietlyAsync(claim, item);
             throw;
         }
 
-        if (recording.Result == DeliveryStatus.AlreadyQueued)
+        if (status == DeliveryStatus.AlreadyQueued)
         {
             await WithdrawQuietlyAsync(claim, item);
         }
 
-        return recording.Result;
+        return status;
     }
 
     private async Task WithdrawQuietlyAsync(IWorkClaim claim, WorkItem item)

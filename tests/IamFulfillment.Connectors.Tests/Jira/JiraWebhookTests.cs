@@ -112,7 +112,10 @@ public sealed class JiraWebhookTests : IDisposable
         private readonly ConcurrentDictionary<string, bool> _queued = new();
 
         public Task<DeliveryStatus> RecordAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken) =>
-            Task.FromResult(_queued.TryGetValue(deliveryId, out var queued) ? queued ? DeliveryStatus.AlreadyQueued : DeliveryStatus.NotYetQueued : Add(deliveryId));
+            Task.FromResult(_queued.TryGetValue(deliveryId, out var queued) ? queued ? DeliveryStatus.AlreadyQueued : DeliveryStatus.NotYetQueued : Add(deliveryId, false));
+
+        public Task<DeliveryStatus> RecordQueuedAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken) =>
+            Task.FromResult(_queued.TryGetValue(deliveryId, out var queued) ? queued ? DeliveryStatus.AlreadyQueued : DeliveryStatus.NotYetQueued : Add(deliveryId, true));
 
         public Task MarkQueuedAsync(TicketSystemKind system, string deliveryId, CancellationToken cancellationToken)
         {
@@ -120,9 +123,9 @@ public sealed class JiraWebhookTests : IDisposable
             return Task.CompletedTask;
         }
 
-        private DeliveryStatus Add(string deliveryId)
+        private DeliveryStatus Add(string deliveryId, bool queued)
         {
-            _queued[deliveryId] = false;
+            _queued[deliveryId] = queued;
             return DeliveryStatus.New;
         }
     }
