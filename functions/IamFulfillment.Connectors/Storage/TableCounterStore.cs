@@ -4,6 +4,7 @@ using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using IamFulfillment.Core.Ports;
+using IamFulfillment.Core.Processing;
 using Microsoft.Extensions.Logging;
 
 namespace IamFulfillment.Connectors.Storage;
@@ -126,37 +127,20 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
             else
             {
                 _written.TryRemove(row.Partition, out _);
-                var current = await table.GetEntityIfExistsAsync<TableEntity>(row.Partition, RowKey, cancellationToken: cancellationToken);
+                var reading = table.GetEntityIfExistsAsync<TableEntity>(row.Partition, RowKey, cancellationToken: cancellationToken);
+                if (attempt == 1 && await TryCreateAsync(row, batch, reading) is { } created)
+                {
+                    return created;
+                }
+
+                var current = await reading;
                 etag = current.HasValue ? current.Value!.ETag : null;
                 occurrences = current.HasValue ? Read(current.Value!) : [];
             }
 
             var oldest = batch.Min(r => r.WindowStart);
             occurrences.RemoveAll(o => o.At <= oldest);
-
-            var results = new CounterResult[batch.Count];
-            var added = false;
-            for (var i = 0; i < batch.Count; i++)
-            {
-                var request = batch[i];
-                var units = occurrences.Where(o => o.At > request.WindowStart).Sum(o => o.Units);
-                if (occurrences.Exists(o => o.Id == request.Id))
-                {
-                    results[i] = new CounterResult(true, units); // recorded before: idempotent
-                }
-                else if (units + request.Weight > request.Limit)
-                {
-                    logger.CounterAtLimit(row.Partition[..12], units, request.Limit, request.Now - request.WindowStart);
-                    results[i] = new CounterResult(false, units);
-                }
-                else
-                {
-                    occurrences.Add(new Occurrence(request.Id, request.Now, request.Weight));
-                    results[i] = new CounterResult(true, units);
-                    added = true;
-                }
-            }
-
+            var (results, added) = Decide(row, batch, occurrences, log: true);
             if (!added)
             {
                 if (fromMemory && results.Any(r => !r.Recorded))
@@ -190,6 +174,72 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         }
 
         throw new InvalidOperationException($"Counter {row.Partition[..12]} stayed contended for {MaxAttempts} attempts.");
+    }
+
+    /// <summary>Decides the batch's requests in arrival order against <paramref name="occurrences"/>, adding the recorded ones to it.</summary>
+    private (CounterResult[] Results, bool Added) Decide(Row row, List<Request> batch, List<Occurrence> occurrences, bool log)
+    {
+        var results = new CounterResult[batch.Count];
+        var added = false;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var request = batch[i];
+            var units = occurrences.Where(o => o.At > request.WindowStart).Sum(o => o.Units);
+            if (occurrences.Exists(o => o.Id == request.Id))
+            {
+                results[i] = new CounterResult(true, units); // recorded before: idempotent
+            }
+            else if (units + request.Weight > request.Limit)
+            {
+                if (log)
+                {
+                    logger.CounterAtLimit(row.Partition[..12], units, request.Limit, request.Now - request.WindowStart);
+                }
+
+                results[i] = new CounterResult(false, units);
+            }
+            else
+            {
+                occurrences.Add(new Occurrence(request.Id, request.Now, request.Weight));
+                results[i] = new CounterResult(true, units);
+                added = true;
+            }
+        }
+
+        return (results, added);
+    }
+
+    /// <summary>
+    /// A row this process does not know is created as if it were new, while <paramref name="reading"/> fetches it in
+    /// case it exists: a counter seen for the first time (a person's first MFA reset) costs one round trip, not a read
+    /// and then a write. Null when the row exists (decide on the read) or the batch would be refused even on a new row.
+    /// </summary>
+    private async Task<CounterResult[]?> TryCreateAsync(Row row, List<Request> batch, Task<NullableResponse<TableEntity>> reading)
+    {
+        var occurrences = new List<Occurrence>();
+        var (results, added) = Decide(row, batch, occurrences, log: false);
+        if (!added || results.Any(r => !r.Recorded))
+        {
+            return null;
+        }
+
+        try
+        {
+            var response = await table.AddEntityAsync(Write(row.Partition, row.Key, occurrences), CancellationToken.None);
+            Remember(row.Partition, response.Headers.ETag, occurrences);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return null; // it exists: decided on what the read returns
+        }
+        catch
+        {
+            reading.ObserveFailure();
+            throw;
+        }
+
+        reading.ObserveFailure(); // not needed: the row did not exist
+        return results;
     }
 
     private void Remember(string partition, ETag? etag, List<Occurrence> occurrences)

@@ -89,8 +89,8 @@ internal sealed class StorageScope : IAsyncDisposable
     /// <summary>A plain client on one of this scope's tables, for looking at (or tampering with) rows directly.</summary>
     public TableClient RawTable(Func<StorageTableNames, string> name) => new TableServiceClient(ConnectionString).GetTableClient(name(Tables));
 
-    /// <summary>A table client that notes the method of every request it sends in <paramref name="requests"/>.</summary>
-    public TableClient CountedTable(Func<StorageTableNames, string> name, RequestMethods requests)
+    /// <summary>A table client whose every request passes through <paramref name="requests"/> (e.g. <see cref="RequestMethods"/>, noting their methods).</summary>
+    public TableClient CountedTable(Func<StorageTableNames, string> name, Azure.Core.Pipeline.HttpPipelinePolicy requests)
     {
         var options = new TableClientOptions();
         options.AddPolicy(requests, Azure.Core.HttpPipelinePosition.PerCall);

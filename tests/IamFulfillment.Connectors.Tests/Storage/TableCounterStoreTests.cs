@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Core.Ports;
@@ -117,6 +119,44 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task TryRecord_OnACounterNoOneHasWritten_CreatesItInOneWrite_WithTheReadAlongside()
+    {
+        // A person's first MFA reset: the row is created as new while it is read in case it exists (the read is held
+        // until a write is sent, so a write that waited for the read would show).
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var reads = new ReadsHeldUntilAWrite();
+        var counters = new TableCounterStore(scope.CountedTable(t => t.Counters, reads), NullLogger<TableCounterStore>.Instance);
+
+        var first = await counters.TryRecordAsync("mfa-resets:ada", "op-1", 1, 3, Window, Now, CancellationToken.None);
+        var second = await counters.TryRecordAsync("mfa-resets:ada", "op-2", 1, 3, Window, Now, CancellationToken.None);
+
+        Assert.Equal(new CounterResult(true, 0), first);
+        Assert.Equal(new CounterResult(true, 1), second);
+        Assert.True(reads.WriteSentWhileAReadWasUnanswered);
+        Assert.Equal(["GET", "POST", "PUT"], reads.Sent);
+        var row = Assert.Single(scope.RawTable(t => t.Counters).Query<TableEntity>());
+        Assert.Equal(2, row.GetInt32("Count"));
+    }
+
+    [Fact]
+    public async Task TryRecord_OnACounterAnotherProcessCreated_CountsWhatItHolds_AndStillNeverOvershoots()
+    {
+        // The creation fails because the row exists: the read alongside it is what the occurrence is decided on.
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var there = new TableCounterStore(scope.RawTable(t => t.Counters), NullLogger<TableCounterStore>.Instance);
+        await there.TryRecordAsync("mfa-resets:ada", "op-1", 1, 2, Window, Now, CancellationToken.None);
+        var here = scope.Get<ICounterStore>();
+
+        var second = await here.TryRecordAsync("mfa-resets:ada", "op-2", 1, 2, Window, Now, CancellationToken.None);
+        var third = await here.TryRecordAsync("mfa-resets:ada", "op-3", 1, 2, Window, Now, CancellationToken.None);
+
+        Assert.Equal(new CounterResult(true, 1), second);
+        Assert.Equal(new CounterResult(false, 2), third);
+        var row = Assert.Single(scope.RawTable(t => t.Counters).Query<TableEntity>());
+        Assert.Equal(2, row.GetInt32("Count"));
+    }
+
+    [Fact]
     public async Task TryRecord_AnotherProcessWroteSinceItsOwnWrite_CountsTheirOccurrencesToo()
     {
         // What this process remembers of the row is stale; the write conditional on it fails and the row is read.
@@ -179,6 +219,38 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
         Assert.Equal(new CounterResult(true, 200), await counters.TryRecordAsync("brake", "new", 1, 1000, Window, Now, CancellationToken.None));
         var row = Assert.Single(scope.RawTable(t => t.Counters).Query<Azure.Data.Tables.TableEntity>());
         Assert.NotNull(row.GetString("Occurrences1"));
+    }
+
+    /// <summary>Holds every read until the first write is sent (at most a few seconds), and notes whether one was.</summary>
+    private sealed class ReadsHeldUntilAWrite : HttpPipelinePolicy
+    {
+        private readonly TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly ConcurrentQueue<string> _sent = new();
+        private int _readsUnanswered;
+
+        public bool WriteSentWhileAReadWasUnanswered { get; private set; }
+
+        public IReadOnlyList<string> Sent => [.. _sent];
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            _sent.Enqueue(message.Request.Method.Method);
+            if (message.Request.Method == RequestMethod.Get)
+            {
+                Interlocked.Increment(ref _readsUnanswered);
+                await Task.WhenAny(_written.Task, Task.Delay(TimeSpan.FromSeconds(3)));
+                await ProcessNextAsync(message, pipeline);
+                Interlocked.Decrement(ref _readsUnanswered);
+                return;
+            }
+
+            WriteSentWhileAReadWasUnanswered |= Volatile.Read(ref _readsUnanswered) > 0;
+            _written.TrySetResult();
+            await ProcessNextAsync(message, pipeline);
+        }
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The table client is used asynchronously only.");
     }
 }
 
