@@ -709,12 +709,10 @@ public sealed class TicketProcessor
                 {
                     recording = early;
                 }
-                else if (last && !_recording && LeaseSafe)
+                else if (last && !_recording && LeaseSafe && checkpoint is null)
                 {
-                    recording = checkpoint is null
-                        ? RecordWritingBackAsync(decision, round, done, stage)
-                        : AfterAsync(checkpoint, () => RecordWritingBackAsync(decision, round, done, stage));
-                    checkpoint = null;
+                    // (With the previous stage's checkpoint still being stored, the record waits for the write-back.)
+                    recording = RecordWritingBackAsync(decision, round, done, stage);
                 }
 
                 var before = executed.Count;
@@ -853,13 +851,6 @@ public sealed class TicketProcessor
             _state = _state with { Phase = RoundPhase.Acting, Outcome = decision.Outcome, Rule = decision.Rule, StepsDone = done.ToList(), StepsInFlight = [] };
             _state = await p.SaveAsync(_buffer, _state, ct);
             (_recordedMarker, _recording) = (null, false); // this save replaced an early record of the write-back
-        }
-
-        /// <summary>Starts a save once the one before it is stored: each save is conditional on the row the last one wrote.</summary>
-        private static async Task AfterAsync(Task previous, Func<Task> save)
-        {
-            await previous;
-            await save();
         }
 
         /// <summary>Saves the round as writing back with the marker the write-back will carry if the remaining steps succeed.</summary>

@@ -26,7 +26,7 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
         var holds = new[]
         {
             f.World.Graph.Holds.Add("DELETE", $"/users/{ada.GraphId}/authentication/"),
-            f.World.Graph.Holds.Add("POST", "/$batch", bodyContains: $"/users/{ada.GraphId}/authentication/"),
+            f.World.Graph.Holds.Add("POST", "/$batch", bodyContains: $"\"method\":\"DELETE\",\"url\":\"/users/{ada.GraphId}/authentication/"),
         };
 
         using (var accepted = await ticket.SendAsync(f.Host))
@@ -58,16 +58,25 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
         // repeats only the revocation; a write-back on the ticket would prove it done).
         var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
         var ticket = Desk.For(Itsm.ServiceNow, f.World).MfaReset(ada);
-        var hold = f.World.Graph.Holds.Add("POST", $"/users/{ada.GraphId}/revokeSignInSessions");
+        // The revocation goes out alone, or inside a batch when the suite keeps Graph busy enough to batch.
+        var holds = new[]
+        {
+            f.World.Graph.Holds.Add("POST", $"/users/{ada.GraphId}/revokeSignInSessions"),
+            f.World.Graph.Holds.Add("POST", "/$batch", bodyContains: $"/users/{ada.GraphId}/revokeSignInSessions"),
+        };
 
         using (var accepted = await ticket.SendAsync(f.Host))
         {
             Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
         }
 
-        await hold.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.WhenAny(holds.Select(h => h.Arrived)).WaitAsync(TimeSpan.FromSeconds(30));
         var during = await f.Host.WaitForStateAsync(ticket.Ref, s => s.Phase == IamFulfillment.Core.Processing.RoundPhase.WritingBack);
-        hold.Release();
+        foreach (var each in holds)
+        {
+            each.Release();
+        }
+
         var done = await f.Host.WaitForRoundAsync(ticket.Ref);
 
         Assert.Equal(IamFulfillment.Core.Processing.RoundPhase.WritingBack, during!.Phase);
