@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Azure;
@@ -12,7 +14,7 @@ namespace IamFulfillment.Connectors.Storage;
 /// <summary>
 /// Sliding-window counters (MFA resets per person, destructive operations per window). One row per key: PartitionKey
 /// is the SHA-256 of the key (keys may hold any character), RowKey <c>window</c>; the occurrences inside the window are
-/// a JSON list. Every change is read → prune → decide → conditional write, retried on conflict, so concurrent callers
+/// packed 20 bytes each (id hash, time, weight) in binary properties. Every change is read → prune → decide → conditional write, retried on conflict, so concurrent callers
 /// are serialised per key and a limit is never overshot.
 /// </summary>
 /// <remarks>
@@ -27,11 +29,14 @@ namespace IamFulfillment.Connectors.Storage;
 public sealed class TableCounterStore(TableClient table, ILogger<TableCounterStore> logger) : ICounterStore
 {
     private const string RowKey = "window";
-    private const string OccurrencesProperty = "Occurrences";
+    private const string PackedProperty = "Packed";
+    private const string LegacyJsonProperty = "Occurrences";
 
-    // One string property holds 32 Ki characters; a long list continues in Occurrences1, Occurrences2, … (an entity
-    // may hold 1 MiB, so 15 parts keep well inside it).
-    private const int ChunkChars = 30_000;
+    // Each occurrence is 20 bytes (8 of its id's SHA-256, 8 of UTC ticks, 4 of weight): a row is rewritten by every
+    // destructive ticket, so it is kept small (a JSON list of ids took about 110 bytes an occurrence). A binary property
+    // holds 64 KiB; a long list continues in Packed1, Packed2, … (an entity holds 1 MiB: 15 parts keep well inside it).
+    private const int OccurrenceBytes = 20;
+    private const int ChunkBytes = 3_000 * OccurrenceBytes;
     private const int MaxChunks = 15;
     private const int MaxOccurrenceIdChars = 128;
     private const int MaxAttempts = 100;
@@ -49,8 +54,9 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(weight, 1);
         var partition = TableKeys.Sha256Hex(key);
-        var id = occurrenceId.Length <= MaxOccurrenceIdChars ? occurrenceId : "~" + TableKeys.Sha256Hex(occurrenceId);
-        var request = new Request(id, weight, limit, now - window, now);
+        // Hashed in the form the JSON rows stored it, so an occurrence recorded before the packed form still matches.
+        var stored = occurrenceId.Length <= MaxOccurrenceIdChars ? occurrenceId : "~" + TableKeys.Sha256Hex(occurrenceId);
+        var request = new Request(IdHash(stored), weight, limit, now - window, now);
 
         var row = _rows.GetOrAdd(partition, p => new Row(p, key));
         bool start;
@@ -259,21 +265,65 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         _written[partition] = new Written(written, occurrences);
     }
 
+    /// <summary>The first 8 bytes of the id's SHA-256: ids are only compared, and a chance collision in one window is negligible.</summary>
+    private static ulong IdHash(string occurrenceId) =>
+        BinaryPrimitives.ReadUInt64LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes(occurrenceId)));
+
     private static List<Occurrence> Read(TableEntity entity)
     {
-        var json = new StringBuilder(entity.GetString(OccurrencesProperty));
-        for (var i = 1; entity.GetString(OccurrencesProperty + i) is { } part; i++)
+        if (entity.GetBinary(PackedProperty) is not { } first)
+        {
+            return ReadLegacyJson(entity);
+        }
+
+        var parts = new List<byte[]> { first };
+        for (var i = 1; entity.GetBinary(PackedProperty + i) is { } more; i++)
+        {
+            parts.Add(more);
+        }
+
+        var occurrences = new List<Occurrence>();
+        foreach (var part in parts)
+        {
+            for (var at = 0; at + OccurrenceBytes <= part.Length; at += OccurrenceBytes)
+            {
+                var bytes = part.AsSpan(at, OccurrenceBytes);
+                occurrences.Add(new Occurrence(
+                    BinaryPrimitives.ReadUInt64LittleEndian(bytes),
+                    new DateTimeOffset(BinaryPrimitives.ReadInt64LittleEndian(bytes[8..]), TimeSpan.Zero),
+                    BinaryPrimitives.ReadInt32LittleEndian(bytes[16..])));
+            }
+        }
+
+        return occurrences;
+    }
+
+    /// <summary>Rows written before the packed form: a JSON list of ids, times and (optional) weights; rewritten packed.</summary>
+    private static List<Occurrence> ReadLegacyJson(TableEntity entity)
+    {
+        var json = new StringBuilder(entity.GetString(LegacyJsonProperty));
+        for (var i = 1; entity.GetString(LegacyJsonProperty + i) is { } part; i++)
         {
             json.Append(part);
         }
 
-        return json.Length == 0 ? [] : JsonSerializer.Deserialize<List<Occurrence>>(json.ToString(), StorageJson.Options) ?? [];
+        return json.Length == 0 ? []
+            : (JsonSerializer.Deserialize<List<LegacyOccurrence>>(json.ToString(), StorageJson.Options) ?? [])
+                .Select(o => new Occurrence(IdHash(o.Id), o.At, o.Weight ?? 1)).ToList();
     }
 
     private static TableEntity Write(string partition, string key, List<Occurrence> occurrences)
     {
-        var json = JsonSerializer.Serialize(occurrences, StorageJson.Options);
-        var chunks = (json.Length + ChunkChars - 1) / ChunkChars;
+        var bytes = new byte[occurrences.Count * OccurrenceBytes];
+        for (var i = 0; i < occurrences.Count; i++)
+        {
+            var span = bytes.AsSpan(i * OccurrenceBytes, OccurrenceBytes);
+            BinaryPrimitives.WriteUInt64LittleEndian(span, occurrences[i].Id);
+            BinaryPrimitives.WriteInt64LittleEndian(span[8..], occurrences[i].At.UtcTicks);
+            BinaryPrimitives.WriteInt32LittleEndian(span[16..], occurrences[i].Units);
+        }
+
+        var chunks = (bytes.Length + ChunkBytes - 1) / ChunkBytes;
         if (chunks > MaxChunks)
         {
             throw new InvalidOperationException($"Counter {partition[..12]} would hold {occurrences.Count} occurrences, more than one row can store; use a smaller limit or window.");
@@ -283,8 +333,7 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         var entity = new TableEntity(partition, RowKey) { ["Key"] = TableKeys.Cap(key), ["Count"] = occurrences.Sum(o => o.Units) };
         for (var i = 0; i < chunks; i++)
         {
-            var part = json.Substring(i * ChunkChars, Math.Min(ChunkChars, json.Length - (i * ChunkChars)));
-            entity[i == 0 ? OccurrencesProperty : OccurrencesProperty + i] = part;
+            entity[i == 0 ? PackedProperty : PackedProperty + i] = bytes.AsSpan(i * ChunkBytes, Math.Min(ChunkBytes, bytes.Length - (i * ChunkBytes))).ToArray();
         }
 
         return entity;
@@ -293,7 +342,7 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
     private sealed record Written(ETag ETag, IReadOnlyList<Occurrence> Occurrences);
 
     /// <summary>One caller's occurrence, waiting to be decided in the next write of its row.</summary>
-    private sealed record Request(string Id, int Weight, int Limit, DateTimeOffset WindowStart, DateTimeOffset Now)
+    private sealed record Request(ulong Id, int Weight, int Limit, DateTimeOffset WindowStart, DateTimeOffset Now)
     {
         public TaskCompletionSource<CounterResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -307,9 +356,9 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         public bool Writing { get; set; }
     }
 
-    /// <summary>One recorded occurrence; <see cref="Weight"/> units (absent in rows written before weights: 1).</summary>
-    private sealed record Occurrence(string Id, DateTimeOffset At, int? Weight = null)
-    {
-        public int Units => Weight ?? 1;
-    }
+    /// <summary>One recorded occurrence: the hash of its id, when, and how many units it counts.</summary>
+    private sealed record Occurrence(ulong Id, DateTimeOffset At, int Units);
+
+    /// <summary>An occurrence as the JSON form stored it (<see cref="Weight"/> absent in rows written before weights: 1).</summary>
+    private sealed record LegacyOccurrence(string Id, DateTimeOffset At, int? Weight = null);
 }

@@ -209,16 +209,43 @@ public sealed class TableCounterStoreTests(AzuriteFixture azurite)
         var counters = scope.Get<ICounterStore>();
         var prefix = new string('x', 120);
 
-        // 200 occurrences of ~175 characters of JSON each: more than one 30 000-character part holds.
-        for (var i = 0; i < 200; i++)
+        // 3,100 occurrences of 20 bytes each: more than one 60,000-byte part holds (recorded in one batch per 100).
+        for (var batch = 0; batch < 31; batch++)
         {
-            Assert.True((await counters.TryRecordAsync("brake", $"{prefix}-{i:D4}", 1, 1000, Window, Now, CancellationToken.None)).Recorded);
+            var recorded = await Task.WhenAll(Enumerable.Range(batch * 100, 100)
+                .Select(i => counters.TryRecordAsync("brake", $"{prefix}-{i:D4}", 1, 5000, Window, Now, CancellationToken.None)));
+            Assert.All(recorded, r => Assert.True(r.Recorded));
         }
 
-        Assert.Equal(new CounterResult(true, 200), await counters.TryRecordAsync("brake", $"{prefix}-0007", 1, 1000, Window, Now, CancellationToken.None));
-        Assert.Equal(new CounterResult(true, 200), await counters.TryRecordAsync("brake", "new", 1, 1000, Window, Now, CancellationToken.None));
+        Assert.Equal(new CounterResult(true, 3100), await counters.TryRecordAsync("brake", $"{prefix}-0007", 1, 5000, Window, Now, CancellationToken.None));
+        Assert.Equal(new CounterResult(true, 3100), await counters.TryRecordAsync("brake", "new", 1, 5000, Window, Now, CancellationToken.None));
         var row = Assert.Single(scope.RawTable(t => t.Counters).Query<Azure.Data.Tables.TableEntity>());
-        Assert.NotNull(row.GetString("Occurrences1"));
+        Assert.NotNull(row.GetBinary("Packed1"));
+        Assert.Equal(3101, row.GetInt32("Count"));
+    }
+
+    [Fact]
+    public async Task TryRecord_OnARowStoredAsAJsonList_CountsItsOccurrences_MatchesTheirIds_AndRewritesItPacked()
+    {
+        // Rows written before the packed form hold a JSON list; a long id was stored as "~" + its SHA-256.
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var table = scope.RawTable(t => t.Counters);
+        var longId = new string('y', 200);
+        var legacy = $$"""[{"id":"op-1","at":"{{Now.AddMinutes(-5):O}}"},{"id":"~{{TableKeys.Sha256Hex(longId)}}","at":"{{Now.AddMinutes(-4):O}}","weight":2}]""";
+        await table.AddEntityAsync(new TableEntity(TableKeys.Sha256Hex("brake:removal"), "window") { ["Occurrences"] = legacy, ["Count"] = 3 });
+        var counters = scope.Get<ICounterStore>();
+
+        var again = await counters.TryRecordAsync("brake:removal", longId, 2, 5, Window, Now, CancellationToken.None);
+        var next = await counters.TryRecordAsync("brake:removal", "op-3", 1, 5, Window, Now, CancellationToken.None);
+        var over = await counters.TryRecordAsync("brake:removal", "op-4", 2, 5, Window, Now, CancellationToken.None);
+
+        Assert.Equal(new CounterResult(true, 3), again); // recorded before: not counted twice
+        Assert.Equal(new CounterResult(true, 3), next);
+        Assert.Equal(new CounterResult(false, 4), over);
+        var row = Assert.Single(table.Query<TableEntity>());
+        Assert.Null(row.GetString("Occurrences"));
+        Assert.Equal(3 * 20, row.GetBinary("Packed").Length);
+        Assert.Equal(4, row.GetInt32("Count"));
     }
 
     /// <summary>Holds every read until the first write is sent (at most a few seconds), and notes whether one was.</summary>
