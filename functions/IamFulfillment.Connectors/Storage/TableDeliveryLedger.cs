@@ -17,13 +17,7 @@ public sealed class TableDeliveryLedger(TableClient table, TimeProvider time, IL
     public const string Received = "Received";
     public const string Queued = "Queued";
 
-    public Task<DeliveryStatus> RecordAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken) =>
-        InsertAsync(system, deliveryId, ticketKey, Received, cancellationToken);
-
-    public Task<DeliveryStatus> RecordQueuedAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken) =>
-        InsertAsync(system, deliveryId, ticketKey, Queued, cancellationToken);
-
-    private async Task<DeliveryStatus> InsertAsync(TicketSystemKind system, string deliveryId, string ticketKey, string state, CancellationToken cancellationToken)
+    public async Task<DeliveryStatus> RecordAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(deliveryId);
         var (partition, row) = Keys(system, deliveryId);
@@ -31,19 +25,13 @@ public sealed class TableDeliveryLedger(TableClient table, TimeProvider time, IL
         // A record purged between the insert and the read is simply inserted again: at most two rounds.
         for (var attempt = 0; ; attempt++)
         {
-            var now = time.GetUtcNow();
             var entity = new TableEntity(partition, row)
             {
-                ["State"] = state,
+                ["State"] = Received,
                 ["DeliveryId"] = TableKeys.Cap(deliveryId),
                 ["TicketKey"] = TableKeys.Cap(ticketKey),
-                ["ReceivedAt"] = now,
+                ["ReceivedAt"] = time.GetUtcNow(),
             };
-            if (state == Queued)
-            {
-                entity["QueuedAt"] = now;
-            }
-
             try
             {
                 await table.AddEntityAsync(entity, cancellationToken);

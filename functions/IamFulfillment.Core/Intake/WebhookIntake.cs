@@ -51,12 +51,11 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
         var deliveryId = parsed.DeliveryId!;
         var item = new WorkItem { System = system, TicketKey = ticket.Key, DeliveryId = deliveryId, ReceivedAt = time.GetUtcNow() };
         using var claim = signal.TryClaim();
-        DeliveryStatus status;
         try
         {
-            status = claim is null
+            var status = claim is null
                 ? await RecordThenQueueAsync(item, cancellationToken)
-                : await QueueHeldThenRecordAsync(claim, item, cancellationToken);
+                : await RecordAndQueueHeldAsync(claim, item, cancellationToken);
             if (status == DeliveryStatus.AlreadyQueued)
             {
                 return new IntakeResult(IntakeStatus.Duplicate, "Duplicate delivery: already queued, nothing done.", deliveryId, ticket);
@@ -77,18 +76,14 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
             claim.Start();
         }
 
-        // A held item seen for the first time was recorded as queued in the same write.
-        if (claim is null || status != DeliveryStatus.New)
+        try
         {
-            try
-            {
-                await ledger.MarkQueuedAsync(system, deliveryId, cancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Queued already; a retry of this delivery would queue it again, which processing absorbs.
-                LogStorageFailure(logger, system, deliveryId, ex.GetType().Name);
-            }
+            await ledger.MarkQueuedAsync(system, deliveryId, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Queued already; a retry of this delivery would queue it again, which processing absorbs.
+            LogStorageFailure(logger, system, deliveryId, ex.GetType().Name);
         }
 
         return new IntakeResult(IntakeStatus.Accepted, "Accepted: the ticket will be processed.", deliveryId, ticket);
@@ -106,30 +101,34 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
     }
 
     /// <summary>
-    /// The item is queued first, hidden for this process, and the delivery then recorded as queued in one write: the
-    /// claim starts the ticket read as the item is queued, and that read is what the requester waits for. When the
+    /// The delivery is recorded and its item queued at once: the message is hidden for this process, so when the
     /// ledger says it is a duplicate (or cannot be written) the message is simply taken back.
     /// </summary>
-    private async Task<DeliveryStatus> QueueHeldThenRecordAsync(IWorkClaim claim, WorkItem item, CancellationToken cancellationToken)
+    private async Task<DeliveryStatus> RecordAndQueueHeldAsync(IWorkClaim claim, WorkItem item, CancellationToken cancellationToken)
     {
-        await claim.QueueAsync(item, cancellationToken);
-        DeliveryStatus status;
+        // Queued first: the claim starts the ticket read on its way, and that read is what the requester waits for.
+        var queuing = claim.QueueAsync(item, cancellationToken);
+        var recording = ledger.RecordAsync(item.System, item.DeliveryId!, item.TicketKey, cancellationToken);
         try
         {
-            status = await ledger.RecordQueuedAsync(item.System, item.DeliveryId!, item.TicketKey, cancellationToken);
+            await Task.WhenAll(recording, queuing);
         }
         catch
         {
-            await WithdrawQuietlyAsync(claim, item);
+            if (queuing.IsCompletedSuccessfully)
+            {
+                await WithdrawQuietlyAsync(claim, item);
+            }
+
             throw;
         }
 
-        if (status == DeliveryStatus.AlreadyQueued)
+        if (recording.Result == DeliveryStatus.AlreadyQueued)
         {
             await WithdrawQuietlyAsync(claim, item);
         }
 
-        return status;
+        return recording.Result;
     }
 
     private async Task WithdrawQuietlyAsync(IWorkClaim claim, WorkItem item)

@@ -21,13 +21,6 @@ public interface IDeliveryLedger
 {
     Task<DeliveryStatus> RecordAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken);
 
-    /// <summary>
-    /// Records a delivery whose work item is durably queued already, as queued (one write instead of record + mark).
-    /// The status says what was there before: when it is <see cref="DeliveryStatus.NotYetQueued"/>, the record is
-    /// left as it was and must still be marked queued.
-    /// </summary>
-    Task<DeliveryStatus> RecordQueuedAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken);
-
     Task MarkQueuedAsync(TicketSystemKind system, string deliveryId, CancellationToken cancellationToken);
 }
 

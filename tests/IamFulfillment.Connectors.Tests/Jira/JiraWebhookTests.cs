@@ -112,10 +112,7 @@ public sealed class JiraWebhookTests : IDisposable
         private readonly ConcurrentDictionary<string, bool> _queued = new();
 
         public Task<DeliveryStatus> RecordAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken) =>
-            Task.FromResult(_queued.TryGetValue(deliveryId, out var queued) ? queued ? DeliveryStatus.AlreadyQueued : DeliveryStatus.NotYetQueued : Add(deliveryId, false));
-
-        public Task<DeliveryStatus> RecordQueuedAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken) =>
-            Task.FromResult(_queued.TryGetValue(deliveryId, out var queued) ? queued ? DeliveryStatus.AlreadyQueued : DeliveryStatus.NotYetQueued : Add(deliveryId, true));
+            Task.FromResult(_queued.TryGetValue(deliveryId, out var queued) ? queued ? DeliveryStatus.AlreadyQueued : DeliveryStatus.NotYetQueued : Add(deliveryId));
 
         public Task MarkQueuedAsync(TicketSystemKind system, string deliveryId, CancellationToken cancellationToken)
         {
@@ -123,9 +120,9 @@ public sealed class JiraWebhookTests : IDisposable
             return Task.CompletedTask;
         }
 
-        private DeliveryStatus Add(string deliveryId, bool queued)
+        private DeliveryStatus Add(string deliveryId)
         {
-            _queued[deliveryId] = queued;
+            _queued[deliveryId] = false;
             return DeliveryStatus.New;
         }
     }

@@ -51,38 +51,6 @@ public sealed class TableDeliveryLedgerTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task RecordQueued_FirstTime_WritesTheDeliveryAsQueuedInOneWrite_SoARetryIsADuplicate()
-    {
-        await using var scope = await StorageScope.CreateAsync(azurite);
-        var ledger = scope.Get<IDeliveryLedger>();
-
-        var status = await ledger.RecordQueuedAsync(TicketSystemKind.ServiceNow, "d-1", "sys-1", CancellationToken.None);
-        var retry = await ledger.RecordAsync(TicketSystemKind.ServiceNow, "d-1", "sys-1", CancellationToken.None);
-
-        Assert.Equal(DeliveryStatus.New, status);
-        Assert.Equal(DeliveryStatus.AlreadyQueued, retry);
-        var row = (await scope.RawTable(t => t.Deliveries).GetEntityAsync<TableEntity>("ServiceNow", "d-1")).Value;
-        Assert.Equal("Queued", row.GetString("State"));
-        Assert.Equal("sys-1", row.GetString("TicketKey"));
-        Assert.Equal(StorageScope.Start, row.GetDateTimeOffset("ReceivedAt"));
-        Assert.Equal(StorageScope.Start, row.GetDateTimeOffset("QueuedAt"));
-    }
-
-    [Fact]
-    public async Task RecordQueued_AfterAnAttemptThatNeverQueued_ReturnsNotYetQueued_AndLeavesTheRecordToBeMarked()
-    {
-        await using var scope = await StorageScope.CreateAsync(azurite);
-        var ledger = scope.Get<IDeliveryLedger>();
-        await ledger.RecordAsync(TicketSystemKind.Jira, "d-1", "HR-12", CancellationToken.None);
-
-        var status = await ledger.RecordQueuedAsync(TicketSystemKind.Jira, "d-1", "HR-12", CancellationToken.None);
-
-        Assert.Equal(DeliveryStatus.NotYetQueued, status);
-        var row = (await scope.RawTable(t => t.Deliveries).GetEntityAsync<TableEntity>("Jira", "d-1")).Value;
-        Assert.Equal("Received", row.GetString("State"));
-    }
-
-    [Fact]
     public async Task Record_SameDeliveryIdFromTwoSystems_AreIndependent()
     {
         await using var scope = await StorageScope.CreateAsync(azurite);
