@@ -32,6 +32,10 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
     private const string PackedProperty = "Packed";
     private const string LegacyJsonProperty = "Occurrences";
 
+    // Written where versions before the packed form look for their JSON list: not JSON, so such a version (during a
+    // rolling deployment or after a rollback) fails on the row instead of reading it as empty and resetting the count.
+    private const string PackedMarker = "packed: see the Packed properties";
+
     // Each occurrence is 20 bytes (8 of its id's SHA-256, 8 of UTC ticks, 4 of weight): a row is rewritten by every
     // destructive ticket, so it is kept small (a JSON list of ids took about 110 bytes an occurrence). A binary property
     // holds 64 KiB; a long list continues in Packed1, Packed2, … (an entity holds 1 MiB: 15 parts keep well inside it).
@@ -43,6 +47,12 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
     private const int MaxRememberedRows = 4096;
 
     private readonly ConcurrentDictionary<string, Row> _rows = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Rows this process has seen stored: not created as new again (a brake that refuses writes nothing, so its row is
+    /// not remembered with an ETag, and each refused ticket would otherwise send a create bound to fail).
+    /// </summary>
+    private readonly ConcurrentDictionary<string, bool> _existing = new(StringComparer.Ordinal);
 
     /// <summary>What this process last wrote to each row (its ETag and occurrences); never used after a conflict.</summary>
     private readonly ConcurrentDictionary<string, Written> _written = new(StringComparer.Ordinal);
@@ -134,12 +144,17 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
             {
                 _written.TryRemove(row.Partition, out _);
                 var reading = table.GetEntityIfExistsAsync<TableEntity>(row.Partition, RowKey, cancellationToken: cancellationToken);
-                if (attempt == 1 && await TryCreateAsync(row, batch, reading) is { } created)
+                if (attempt == 1 && !_existing.ContainsKey(row.Partition) && await TryCreateAsync(row, batch, reading) is { } created)
                 {
                     return created;
                 }
 
                 var current = await reading;
+                if (current.HasValue)
+                {
+                    Exists(row.Partition);
+                }
+
                 etag = current.HasValue ? current.Value!.ETag : null;
                 occurrences = current.HasValue ? Read(current.Value!) : [];
             }
@@ -167,6 +182,7 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
                     ? await table.UpdateEntityAsync(entity, match, TableUpdateMode.Replace, cancellationToken)
                     : await table.AddEntityAsync(entity, cancellationToken);
                 Remember(row.Partition, response.Headers.ETag, occurrences);
+                Exists(row.Partition);
                 return results;
             }
             catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404)
@@ -233,9 +249,11 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         {
             var response = await table.AddEntityAsync(Write(row.Partition, row.Key, occurrences), CancellationToken.None);
             Remember(row.Partition, response.Headers.ETag, occurrences);
+            Exists(row.Partition);
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
+            Exists(row.Partition);
             return null; // it exists: decided on what the read returns
         }
         catch
@@ -246,6 +264,16 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
 
         reading.ObserveFailure(); // not needed: the row did not exist
         return results;
+    }
+
+    private void Exists(string partition)
+    {
+        if (_existing.Count >= MaxRememberedRows)
+        {
+            _existing.Clear(); // forgetting one only costs a create that fails alongside its read
+        }
+
+        _existing[partition] = true;
     }
 
     private void Remember(string partition, ETag? etag, List<Occurrence> occurrences)
@@ -273,7 +301,7 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
     {
         if (entity.GetBinary(PackedProperty) is not { } first)
         {
-            return ReadLegacyJson(entity);
+            return entity.GetString(LegacyJsonProperty) == PackedMarker ? [] : ReadLegacyJson(entity);
         }
 
         var parts = new List<byte[]> { first };
@@ -330,7 +358,12 @@ public sealed class TableCounterStore(TableClient table, ILogger<TableCounterSto
         }
 
         // The key is kept for people reading the table; the hash in the PartitionKey is what identifies the counter.
-        var entity = new TableEntity(partition, RowKey) { ["Key"] = TableKeys.Cap(key), ["Count"] = occurrences.Sum(o => o.Units) };
+        var entity = new TableEntity(partition, RowKey)
+        {
+            ["Key"] = TableKeys.Cap(key),
+            ["Count"] = occurrences.Sum(o => o.Units),
+            [LegacyJsonProperty] = PackedMarker,
+        };
         for (var i = 0; i < chunks; i++)
         {
             entity[i == 0 ? PackedProperty : PackedProperty + i] = bytes.AsSpan(i * ChunkBytes, Math.Min(ChunkBytes, bytes.Length - (i * ChunkBytes))).ToArray();
