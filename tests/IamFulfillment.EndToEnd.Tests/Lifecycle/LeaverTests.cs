@@ -40,21 +40,16 @@ public sealed class LeaverTests(DemoWorld f) : IClassFixture<DemoWorld>
         var dennis = f.World.NewEmployee("Engineering", "barbara", "engineering-team", "engineering-wiki");
         var userId = f.World.Account(dennis).Id;
         var ticket = Desk.For(Itsm.ServiceNow, f.World).Leaver(dennis, employeeNumber: f.World.Account(dennis).EmployeeId);
-        // The disable goes out alone, or inside a batch when the suite keeps Graph busy enough to batch.
-        var holds = new[] { f.World.Graph.Holds.Add("PATCH", $"/users/{userId}"), f.World.Graph.Holds.Add("POST", "/$batch") };
+        var disable = new HeldCalls(f.World.Graph.Holds.Add("PATCH", $"/users/{userId}"), f.World.Graph.Holds.Add("POST", "/$batch"));
 
         using (var accepted = await ticket.SendAsync(f.Host))
         {
             Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         }
 
-        await Task.WhenAny(holds.Select(h => h.Arrived)).WaitAsync(TimeSpan.FromSeconds(30));
+        await disable.ArrivedAsync();
         var during = await f.Host.WaitForStateAsync(ticket.Ref, s => s.Phase == RoundPhase.WritingBack);
-
-        foreach (var each in holds)
-        {
-            each.Release();
-        }
+        disable.Release();
 
         var done = await f.Host.WaitForRoundAsync(ticket.Ref);
 

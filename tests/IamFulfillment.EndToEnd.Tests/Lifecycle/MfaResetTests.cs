@@ -22,24 +22,18 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
         // removed (a crash before it lands would redo the pass either way) and lands while their removal is on the wire.
         var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
         var ticket = Desk.For(Itsm.ServiceNow, f.World).MfaReset(ada);
-        // A removal goes out alone, or inside a batch when the suite keeps Graph busy enough to batch.
-        var holds = new[]
-        {
+        var removal = new HeldCalls(
             f.World.Graph.Holds.Add("DELETE", $"/users/{ada.GraphId}/authentication/"),
-            f.World.Graph.Holds.Add("POST", "/$batch", bodyContains: $"\"method\":\"DELETE\",\"url\":\"/users/{ada.GraphId}/authentication/"),
-        };
+            f.World.Graph.Holds.Add("POST", "/$batch", bodyContains: $"\"method\":\"DELETE\",\"url\":\"/users/{ada.GraphId}/authentication/"));
 
         using (var accepted = await ticket.SendAsync(f.Host))
         {
             Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
         }
 
-        await Task.WhenAny(holds.Select(h => h.Arrived)).WaitAsync(TimeSpan.FromSeconds(30));
+        await removal.ArrivedAsync();
         var during = await f.Host.WaitForStateAsync(ticket.Ref, s => s.StepsDone.Contains($"tap:{ada.GraphId}"));
-        foreach (var each in holds)
-        {
-            each.Release();
-        }
+        removal.Release();
 
         var done = await f.Host.WaitForRoundAsync(ticket.Ref);
 
@@ -58,24 +52,18 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
         // repeats only the revocation; a write-back on the ticket would prove it done).
         var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
         var ticket = Desk.For(Itsm.ServiceNow, f.World).MfaReset(ada);
-        // The revocation goes out alone, or inside a batch when the suite keeps Graph busy enough to batch.
-        var holds = new[]
-        {
+        var revocation = new HeldCalls(
             f.World.Graph.Holds.Add("POST", $"/users/{ada.GraphId}/revokeSignInSessions"),
-            f.World.Graph.Holds.Add("POST", "/$batch", bodyContains: $"/users/{ada.GraphId}/revokeSignInSessions"),
-        };
+            f.World.Graph.Holds.Add("POST", "/$batch", bodyContains: $"/users/{ada.GraphId}/revokeSignInSessions"));
 
         using (var accepted = await ticket.SendAsync(f.Host))
         {
             Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
         }
 
-        await Task.WhenAny(holds.Select(h => h.Arrived)).WaitAsync(TimeSpan.FromSeconds(30));
+        await revocation.ArrivedAsync();
         var during = await f.Host.WaitForStateAsync(ticket.Ref, s => s.Phase == IamFulfillment.Core.Processing.RoundPhase.WritingBack);
-        foreach (var each in holds)
-        {
-            each.Release();
-        }
+        revocation.Release();
 
         var done = await f.Host.WaitForRoundAsync(ticket.Ref);
 
