@@ -14,8 +14,8 @@ namespace IamFulfillment.Connectors.Storage;
 /// <summary>
 /// Sliding-window counters (MFA resets per person, destructive operations per window). One row per key: PartitionKey
 /// is the SHA-256 of the key (keys may hold any character), RowKey <c>window</c>; the occurrences inside the window are
-/// packed 20 bytes each (id hash, time, weight) in binary properties. Every change is read → prune → decide → conditional write, retried on conflict, so concurrent callers
-/// are serialised per key and a limit is never overshot.
+/// packed 20 bytes each (id hash, time, weight) in binary properties. Every change is read → prune → decide →
+/// conditional write, retried on conflict, so concurrent callers are serialised per key and a limit is never overshot.
 /// </summary>
 /// <remarks>
 /// The safety brake puts every destructive ticket on one row per kind. Callers in this process that arrive while a
