@@ -140,6 +140,11 @@ public sealed class TableTicketStore(TableClient table, TimeProvider time, ILogg
             }
             catch (RequestFailedException ex) when (ex.Status is 412 or 404)
             {
+                if (ex.Status == 412 && await LandedAsync(state.Ticket, stateEntity, etag, ex.Status, cancellationToken) is { } landed)
+                {
+                    return final with { ETag = landed.ToString() };
+                }
+
                 logger.LeaseLost(state.Ticket.ToString(), ex.Status);
                 throw new LeaseLostException(state.Ticket);
             }
@@ -185,25 +190,9 @@ public sealed class TableTicketStore(TableClient table, TimeProvider time, ILogg
                 var response = await table.SubmitTransactionAsync(actions, cancellationToken);
                 etag = response.Value[0].Headers.ETag ?? throw new InvalidOperationException("The table service returned no ETag for the state row.");
             }
-            catch (TableTransactionFailedException ex) when (ex.Status is 412 or 404)
+            catch (TableTransactionFailedException ex) when (ex.Status is 412 or 409 or 404)
             {
-                // Only the state row is conditional (412) or can be missing (404).
-                logger.LeaseLost(state.Ticket.ToString(), ex.Status);
-                throw new LeaseLostException(state.Ticket);
-            }
-            catch (TableTransactionFailedException ex) when (ex.Status == 409)
-            {
-                // An event row exists already. If the state moved on, another worker wrote it; otherwise the trail and
-                // the state disagree, which no retry can fix.
-                var current = await table.GetEntityIfExistsAsync<TableEntity>(stateEntity.PartitionKey, TicketEntities.StateRowKey, cancellationToken: cancellationToken);
-                if (!current.HasValue || current.Value!.ETag != etag)
-                {
-                    logger.LeaseLost(state.Ticket.ToString(), ex.Status);
-                    throw new LeaseLostException(state.Ticket);
-                }
-
-                throw new InvalidOperationException(
-                    $"Audit events of {state.Ticket} from sequence {chunk[0].GetInt64("Sequence")} are already stored although the state is at {stored?.AuditSequence ?? state.AuditSequence}: the trail and the state disagree.", ex);
+                etag = await RefusedAsync(state, rowState, etag, ex, chunk, stored, cancellationToken);
             }
         }
 
@@ -304,6 +293,51 @@ public sealed class TableTicketStore(TableClient table, TimeProvider time, ILogg
 
         chunks.Add(current);
         return chunks;
+    }
+
+    /// <summary>
+    /// A refused checkpoint transaction. A transaction is all or nothing, so a state row holding what it wrote means
+    /// its events are stored too (the answer was lost): its ETag is returned. Otherwise another worker took the lease
+    /// (412: the state row changed; 404: it is gone), or an event row exists already (409) while the state did not
+    /// move on, so the trail and the state disagree, which no retry can fix.
+    /// </summary>
+    private async Task<ETag> RefusedAsync(TicketState state, TableEntity rowState, ETag sentOn, TableTransactionFailedException refusal,
+        List<TableEntity> chunk, TicketState? stored, CancellationToken cancellationToken)
+    {
+        if (refusal.Status is 412 or 409 && await LandedAsync(state.Ticket, rowState, sentOn, refusal.Status, cancellationToken) is { } landed)
+        {
+            return landed;
+        }
+
+        if (refusal.Status == 409)
+        {
+            var current = await table.GetEntityIfExistsAsync<TableEntity>(rowState.PartitionKey, TicketEntities.StateRowKey, cancellationToken: cancellationToken);
+            if (current.HasValue && current.Value!.ETag == sentOn)
+            {
+                throw new InvalidOperationException(
+                    $"Audit events of {state.Ticket} from sequence {chunk[0].GetInt64("Sequence")} are already stored although the state is at {stored?.AuditSequence ?? state.AuditSequence}: the trail and the state disagree.", refusal);
+            }
+        }
+
+        logger.LeaseLost(state.Ticket.ToString(), refusal.Status);
+        throw new LeaseLostException(state.Ticket);
+    }
+
+    /// <summary>
+    /// After a conditional write was refused: the state row's ETag if the row holds exactly what the write sent. That
+    /// is a write that landed while its answer was lost, so the storage client's own retry met the ETag it had just
+    /// changed (412), or the events it had just added (409). Anything else is another worker's write: null.
+    /// </summary>
+    private async Task<ETag?> LandedAsync(TicketRef ticket, TableEntity written, ETag sentOn, int status, CancellationToken cancellationToken)
+    {
+        var current = await table.GetEntityIfExistsAsync<TableEntity>(written.PartitionKey, written.RowKey, cancellationToken: cancellationToken);
+        if (!current.HasValue || current.Value!.ETag == sentOn || !TicketEntities.Holds(current.Value, written))
+        {
+            return null;
+        }
+
+        logger.CheckpointLandedUnanswered(ticket.ToString(), status);
+        return current.Value.ETag;
     }
 
     private static string ETagOf(Response response) =>

@@ -61,6 +61,31 @@ internal static class TicketEntities
         return entity;
     }
 
+    /// <summary>
+    /// Whether a stored row holds exactly the properties <paramref name="written"/> was sent with (instants to the
+    /// millisecond, as some backends keep fewer fractional digits). A state row names its lease holder and its audit
+    /// head, so a row that holds a write's content is that write, not another worker's.
+    /// </summary>
+    public static bool Holds(TableEntity stored, TableEntity written)
+    {
+        var properties = 0;
+        foreach (var (name, value) in written)
+        {
+            if (IsSystemProperty(name))
+            {
+                continue;
+            }
+
+            properties++;
+            if (!stored.TryGetValue(name, out var kept) || !SameValue(kept, value))
+            {
+                return false;
+            }
+        }
+
+        return stored.Keys.Count(name => !IsSystemProperty(name)) == properties;
+    }
+
     public static TicketState ToState(TicketRef ticket, TableEntity entity) => new()
     {
         Ticket = ticket,
@@ -161,6 +186,16 @@ internal static class TicketEntities
 
         return bytes;
     }
+
+    private static bool IsSystemProperty(string name) =>
+        name is "PartitionKey" or "RowKey" or "Timestamp" || name.StartsWith("odata.", StringComparison.Ordinal);
+
+    private static bool SameValue(object? stored, object? written) => (stored, written) switch
+    {
+        (DateTimeOffset a, DateTimeOffset b) => a.UtcTicks / TimeSpan.TicksPerMillisecond == b.UtcTicks / TimeSpan.TicksPerMillisecond,
+        (int or long, int or long) => Convert.ToInt64(stored, CultureInfo.InvariantCulture) == Convert.ToInt64(written, CultureInfo.InvariantCulture),
+        _ => Equals(stored, written),
+    };
 
     private static void Set(TableEntity entity, string name, object? value)
     {

@@ -97,6 +97,18 @@ internal sealed class StorageScope : IAsyncDisposable
         return new TableServiceClient(ConnectionString, options).GetTableClient(name(Tables));
     }
 
+    /// <summary>
+    /// A table client with <paramref name="policy"/> inside its retry loop (it sees every attempt, and what it throws
+    /// the client may retry), retrying after 10 ms instead of the default back-off.
+    /// </summary>
+    public TableClient RetriedTable(Func<StorageTableNames, string> name, Azure.Core.Pipeline.HttpPipelinePolicy policy)
+    {
+        var options = new TableClientOptions();
+        options.Retry.Delay = TimeSpan.FromMilliseconds(10);
+        options.AddPolicy(policy, Azure.Core.HttpPipelinePosition.PerRetry);
+        return new TableServiceClient(ConnectionString, options).GetTableClient(name(Tables));
+    }
+
     /// <summary>A plain queue client that does not decode, to see the bytes on the wire.</summary>
     public QueueClient RawQueue() => new(ConnectionString, QueueName);
 

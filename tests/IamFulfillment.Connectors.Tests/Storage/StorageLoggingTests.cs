@@ -22,8 +22,10 @@ public sealed class StorageLoggingTests(AzuriteFixture azurite)
         var state = (await store.TryAcquireAsync(ticket, "worker-a", TimeSpan.FromMinutes(5), CancellationToken.None)).State!;
         await store.TryAcquireAsync(ticket, "worker-b", TimeSpan.FromMinutes(5), CancellationToken.None);
         var (next, events) = AuditEvents.Append(state, 2, scope.Time.GetUtcNow());
-        await store.SaveAsync(next, events, CancellationToken.None);
-        await Assert.ThrowsAsync<LeaseLostException>(() => store.SaveAsync(next, [], CancellationToken.None));
+        var saved = await store.SaveAsync(next, events, CancellationToken.None);
+        scope.Time.Advance(TimeSpan.FromMinutes(6));
+        await store.TryAcquireAsync(ticket, "worker-b", TimeSpan.FromMinutes(5), CancellationToken.None); // expired: taken over
+        await Assert.ThrowsAsync<LeaseLostException>(() => store.SaveAsync(saved, [], CancellationToken.None));
         await scope.Get<IDeliveryLedger>().RecordAsync(TicketSystemKind.Jira, "d-1", "HR-1", CancellationToken.None);
         await scope.Get<TableDeliveryLedger>().PurgeExpiredAsync(CancellationToken.None);
         await scope.Get<ICounterStore>().TryRecordAsync("k", "o", 1, 0, TimeSpan.FromDays(1), scope.Time.GetUtcNow(), CancellationToken.None);

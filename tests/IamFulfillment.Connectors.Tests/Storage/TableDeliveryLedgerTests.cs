@@ -2,6 +2,7 @@ using Azure.Data.Tables;
 using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Ports;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IamFulfillment.Connectors.Tests.Storage;
 
@@ -32,6 +33,20 @@ public sealed class TableDeliveryLedgerTests(AzuriteFixture azurite)
 
         var status = await ledger.RecordAsync(TicketSystemKind.Jira, "d-1", "HR-12", CancellationToken.None);
 
+        Assert.Equal(DeliveryStatus.NotYetQueued, status);
+    }
+
+    [Fact]
+    public async Task Record_WhoseInsertAnswerWasLost_IsStillToBeQueued_NotADuplicate()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var lost = new LostAnswer(r => r.Method == Azure.Core.RequestMethod.Post);
+        var ledger = new TableDeliveryLedger(scope.RetriedTable(t => t.Deliveries, lost), scope.Time, NullLogger<TableDeliveryLedger>.Instance);
+
+        var status = await ledger.RecordAsync(TicketSystemKind.Jira, "d-1", "HR-12", CancellationToken.None);
+
+        // The insert landed and the client's retry met it (409): the row still says Received, so intake queues the work.
+        Assert.True(lost.Lost);
         Assert.Equal(DeliveryStatus.NotYetQueued, status);
     }
 

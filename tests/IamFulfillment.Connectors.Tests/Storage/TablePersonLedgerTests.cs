@@ -65,6 +65,25 @@ public sealed class TablePersonLedgerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Lock_PersonNeverSeenBefore_WhoseCreationsAnswerWasLost_IsRecognisedAsItsOwnLock()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var lost = new LostAnswer(r => r.Method == Azure.Core.RequestMethod.Post);
+        var ledger = new TablePersonLedger(scope.RetriedTable(t => t.Persons, lost), scope.Time);
+
+        var taken = await ledger.TryLockAsync(Person, "worker-a", TimeSpan.FromMinutes(1), CancellationToken.None);
+        var other = await scope.Get<IPersonLedger>().TryLockAsync(Person, "worker-b", TimeSpan.FromMinutes(1), CancellationToken.None);
+
+        // The creation landed, the client's retry met it (409), and the read showed worker-a's own lock: taken, not
+        // refused until it expires.
+        Assert.True(lost.Lost);
+        Assert.NotNull(taken);
+        Assert.Null(other);
+        await ledger.ReleaseAsync(taken!, CancellationToken.None);
+        Assert.NotNull(await scope.Get<IPersonLedger>().TryLockAsync(Person, "worker-b", TimeSpan.FromMinutes(1), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task LockRecordRelease_AfterItsOwnWrites_WriteConditionallyWithoutReadingFirst()
     {
         await using var scope = await StorageScope.CreateAsync(azurite);

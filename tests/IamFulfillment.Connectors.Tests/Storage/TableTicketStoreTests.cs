@@ -6,6 +6,7 @@ using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
+using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace IamFulfillment.Connectors.Tests.Storage;
@@ -252,6 +253,46 @@ public sealed class TableTicketStoreTests(AzuriteFixture azurite, ITestOutputHel
         await Assert.ThrowsAsync<LeaseLostException>(() => store.SaveAsync(next, events, CancellationToken.None));
 
         Assert.Empty(await store.ReadTrailAsync(Ticket, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Save_StateWhoseAnswerWasLost_IsSavedNotALostLease_WhenTheClientsRetryMeetsItsOwnWrite()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var leased = (await scope.Get<ITicketStore>().TryAcquireAsync(Ticket, "worker-a", Lease, CancellationToken.None)).State!;
+        var lost = new LostAnswer(r => r.Method == Azure.Core.RequestMethod.Put);
+        var store = new TableTicketStore(scope.RetriedTable(t => t.Tickets, lost), scope.Time, scope.Get<ILogger<TableTicketStore>>());
+
+        var saved = await store.SaveAsync(leased with { Round = "r1", Phase = RoundPhase.Acting, StepsDone = ["add:g1"] }, [], CancellationToken.None);
+
+        Assert.True(lost.Lost);
+        Assert.Contains(scope.Logs, l => l.Id.Id == 4006);
+        var stored = await store.GetAsync(Ticket, CancellationToken.None);
+        Assert.Equal(stored!.ETag, saved.ETag); // the live ETag: the run goes on with it
+        Assert.Equal(["add:g1"], stored.StepsDone);
+        var released = await store.SaveAsync(saved with { Phase = RoundPhase.Completed, LeaseOwner = null, LeaseUntil = null }, [], CancellationToken.None);
+        Assert.Equal(RoundPhase.Completed, (await store.GetAsync(Ticket, CancellationToken.None))!.Phase);
+        Assert.NotEqual(saved.ETag, released.ETag);
+    }
+
+    [Fact]
+    public async Task Save_CheckpointWhoseAnswerWasLost_IsSavedWithItsEventsStoredOnce()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var leased = (await scope.Get<ITicketStore>().TryAcquireAsync(Ticket, "worker-a", Lease, CancellationToken.None)).State!;
+        var lost = new LostAnswer(r => r.Method == Azure.Core.RequestMethod.Post && r.Uri.Path.EndsWith("$batch", StringComparison.Ordinal));
+        var store = new TableTicketStore(scope.RetriedTable(t => t.Tickets, lost), scope.Time, scope.Get<ILogger<TableTicketStore>>());
+        var (next, events) = AuditEvents.Append(leased with { Round = "r1", Phase = RoundPhase.Acting }, 3, scope.Time.GetUtcNow());
+
+        var saved = await store.SaveAsync(next, events, CancellationToken.None);
+
+        Assert.True(lost.Lost);
+        Assert.Equal(3, saved.AuditSequence);
+        var (after, more) = AuditEvents.Append(saved with { Phase = RoundPhase.Completed }, 1, scope.Time.GetUtcNow());
+        await store.SaveAsync(after, more, CancellationToken.None);
+        var trail = await store.ReadTrailAsync(Ticket, CancellationToken.None);
+        Assert.Equal([1L, 2L, 3L, 4L], trail.Select(e => e.Sequence));
+        Assert.Empty(AuditChain.Verify(trail));
     }
 
     [Fact]
