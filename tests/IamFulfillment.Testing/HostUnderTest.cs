@@ -38,7 +38,9 @@ public sealed class HostUnderTest : IAsyncDisposable
     public ITicketStore Store => App.Services.GetRequiredService<ITicketStore>();
 
     /// <summary>Starts a host against <paramref name="world"/> with the demo settings, changed by <paramref name="configure"/>.</summary>
-    public static async Task<HostUnderTest> StartAsync(SandboxWorld world, Action<Dictionary<string, string?>>? configure = null, string? policyPath = null, TimeProvider? clock = null)
+    /// <param name="services">Registrations made before the host's own (which add theirs only if none is there), e.g. a port wrapped to fail on cue.</param>
+    public static async Task<HostUnderTest> StartAsync(SandboxWorld world, Action<Dictionary<string, string?>>? configure = null, string? policyPath = null, TimeProvider? clock = null,
+        Action<IServiceCollection>? services = null)
     {
         var settings = world.HostSettings(policyPath);
         settings["Processing:LeaseSeconds"] = "10";
@@ -58,6 +60,8 @@ public sealed class HostUnderTest : IAsyncDisposable
             {
                 builder.Services.AddSingleton(clock);
             }
+
+            services?.Invoke(builder.Services);
         });
         await app.StartAsync();
         return new HostUnderTest(app, world, new Uri($"http://127.0.0.1:{port}"));
