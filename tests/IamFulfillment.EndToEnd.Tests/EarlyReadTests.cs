@@ -1,4 +1,7 @@
+using IamFulfillment.Connectors.Storage;
+using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Model;
+using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
 using IamFulfillment.Sandbox.Demo;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,6 +66,88 @@ public sealed class EarlyReadTests : IAsyncLifetime
         var state = await _s.Host.WaitForRoundAsync(item.Ticket);
         Assert.Equal(RoundPhase.Completed, state.Phase);
         Assert.Equal(1, ItemReads(ritm.SysId));
+    }
+
+    [Fact]
+    public async Task ReadAhead_ObservesTheStateRowBeforeAnyRunExists_AndTheRunTakesTheLeaseOnThatObservation()
+    {
+        // The observation overlaps the enqueue like the read, so the lease is one conditional write after it.
+        var gets = new CountedStateReads();
+        await using var host = await HostUnderTest.StartAsync(_s.World,
+            services: s => s.AddSingleton<ITicketStore>(sp => gets.Around(sp.GetRequiredService<TableTicketStore>())));
+        var ritm = _s.Demo.ServiceNowTicket(DemoRequest.AccessGrant, "ada", "ada");
+        var item = new WorkItem { System = TicketSystemKind.ServiceNow, TicketKey = ritm.SysId, DeliveryId = "read-ahead-2" };
+        var processor = host.App.Services.GetRequiredService<TicketProcessor>();
+
+        using var ahead = processor.StartReading(item);
+        var observedBeforeTheRun = gets.Count;
+        await processor.ProcessAsync(item, ahead, CancellationToken.None);
+
+        Assert.Equal(1, observedBeforeTheRun);
+        Assert.Equal(1, gets.Count);
+        Assert.Equal(RoundPhase.Completed, (await host.WaitForRoundAsync(item.Ticket)).Phase);
+    }
+
+    [Fact]
+    public async Task StateWrittenBetweenTheEarlyObservationAndTheLease_TheLeaseIsTakenOnTheNewRow_AndTheTicketReadAgain()
+    {
+        var gets = new CountedStateReads();
+        await using var host = await HostUnderTest.StartAsync(_s.World,
+            services: s => s.AddSingleton<ITicketStore>(sp => gets.Around(sp.GetRequiredService<TableTicketStore>())));
+        var ritm = _s.Demo.ServiceNowTicket(DemoRequest.AccessGrant, "ada", "ada");
+        var item = new WorkItem { System = TicketSystemKind.ServiceNow, TicketKey = ritm.SysId, DeliveryId = "read-ahead-3" };
+        var processor = host.App.Services.GetRequiredService<TicketProcessor>();
+        var hold = _s.World.ServiceNow.Holds.Add("GET", $"/sc_req_item/{ritm.SysId}");
+
+        using var ahead = processor.StartReading(item);
+        await hold.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Null(await gets.Last!); // observed: no row yet
+        var other = (await host.Store.TryAcquireAsync(item.Ticket, "another-worker", TimeSpan.FromMinutes(1), CancellationToken.None)).State!;
+        await host.Store.SaveAsync(other with { LeaseOwner = null, LeaseUntil = null }, [], CancellationToken.None);
+        var run = processor.ProcessAsync(item, ahead, CancellationToken.None);
+        hold.Release();
+        await run;
+
+        // The row the read-ahead observed (none) is gone: the lease is taken on the row written since, and as that
+        // write is recent, the read begun before it does not count.
+        Assert.Equal(RoundPhase.Completed, (await host.WaitForRoundAsync(item.Ticket)).Phase);
+        Assert.Equal(2, ItemReads(ritm.SysId));
+    }
+
+    /// <summary>Counts the reads of ticket state rows (<see cref="ITicketStore.GetAsync"/>) made through it.</summary>
+    private sealed class CountedStateReads
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        /// <summary>The last read made, as it goes.</summary>
+        public Task<TicketState?>? Last { get; private set; }
+
+        public ITicketStore Around(ITicketStore inner) => new Store(inner, this);
+
+        private sealed class Store(ITicketStore inner, CountedStateReads owner) : ITicketStore
+        {
+            public Task<LeaseAttempt> TryAcquireAsync(TicketRef ticket, string holder, TimeSpan duration, CancellationToken cancellationToken) =>
+                inner.TryAcquireAsync(ticket, holder, duration, cancellationToken);
+
+            public Task<LeaseAttempt> TryAcquireObservedAsync(TicketRef ticket, TicketState? observed, string holder, TimeSpan duration, CancellationToken cancellationToken) =>
+                inner.TryAcquireObservedAsync(ticket, observed, holder, duration, cancellationToken);
+
+            public Task<TicketState> SaveAsync(TicketState state, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) =>
+                inner.SaveAsync(state, events, cancellationToken);
+
+            public Task<IReadOnlyList<AuditEvent>> ReadTrailAsync(TicketRef ticket, CancellationToken cancellationToken) => inner.ReadTrailAsync(ticket, cancellationToken);
+
+            public Task<TicketState?> GetAsync(TicketRef ticket, CancellationToken cancellationToken)
+            {
+                Interlocked.Increment(ref owner._count);
+                return owner.Last = inner.GetAsync(ticket, cancellationToken);
+            }
+
+            public IAsyncEnumerable<AuditEvent> QueryEventsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
+                inner.QueryEventsAsync(from, to, cancellationToken);
+        }
     }
 
     private int ItemReads(string sysId) => _s.World.ServiceNow.CallCount("GET", $"/api/now/table/sc_req_item/{sysId}");

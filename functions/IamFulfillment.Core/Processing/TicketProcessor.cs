@@ -99,8 +99,8 @@ public sealed class TicketProcessor
     }
 
     /// <summary>
-    /// Starts reading a fresh webhook's ticket before its work item is durably queued, so the read overlaps the
-    /// enqueue; pass it to <see cref="ProcessAsync(WorkItem, TicketReadAhead?, CancellationToken)"/>.
+    /// Starts reading a fresh webhook's ticket, and observing its state row, before its work item is durably queued,
+    /// so both overlap the enqueue; pass it to <see cref="ProcessAsync(WorkItem, TicketReadAhead?, CancellationToken)"/>.
     /// </summary>
     /// <returns>Null when the read cannot even start (e.g. no connector for the system): the run then meets that itself.</returns>
     public TicketReadAhead? StartReading(WorkItem item)
@@ -108,7 +108,8 @@ public sealed class TicketProcessor
         try
         {
             return new(item, ct => _contextBuilder.Lookups(item.System, ct),
-                (lookups, ct) => _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), ct));
+                (lookups, ct) => _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), ct),
+                ct => _store.GetAsync(item.Ticket, ct));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -132,15 +133,15 @@ public sealed class TicketProcessor
         // its write-back in the state row before it lets go of the ticket, and the lease is taken by a write
         // conditional on the row exactly as observed, so the read counts when it started after that observation, or
         // when the observed row was last written well before the read started (no row at all: no run ever wrote back).
-        // A fresh webhook's read starts even before the observation (when intake handed the item over, even before it
-        // was queued): that is the latency a requester waits for.
+        // A fresh webhook's read starts even before the observation, or with it when intake handed the item over (then
+        // both start before the item is queued): that is the latency a requester waits for.
         // Retries and other queued work observe first, so a ticket just written is not read twice.
         var readStarted = readAhead ? ahead!.Started : TimeProvider.System.GetUtcNow(); // compared with the store's clock, not business time
         var early = readAhead ? ahead!.Read : fresh ? _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), cancellationToken) : null;
         LeaseAttempt lease;
         try
         {
-            var observed = await _store.GetAsync(item.Ticket, cancellationToken);
+            var observed = await (readAhead ? ahead!.Observed : _store.GetAsync(item.Ticket, cancellationToken));
             if (observed is { LeaseOwner: { } other } && other != holder && observed.LeaseUntil > _time.GetUtcNow())
             {
                 lease = new LeaseAttempt(null, observed.LeaseUntil);

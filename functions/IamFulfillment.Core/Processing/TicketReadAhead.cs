@@ -3,9 +3,12 @@ using IamFulfillment.Core.Model;
 namespace IamFulfillment.Core.Processing;
 
 /// <summary>
-/// A fresh webhook's ticket read, started while its work item is still being queued (see
-/// <see cref="TicketProcessor.StartReading"/>): reading changes nothing, and the run that takes it decides whether the
-/// read still counts exactly as for a read it started itself. Disposing one that no run took abandons the read.
+/// A fresh webhook's ticket read and the observation of its state row, both started while its work item is still
+/// being queued (see <see cref="TicketProcessor.StartReading"/>): neither changes anything, and the run that takes
+/// them decides whether the read still counts exactly as for a read it started itself. The lease is a write
+/// conditional on the row as observed, so an observation made early is as good as one made later: if the row changed
+/// in between, the lease write fails and the run takes the lease on the new row. Disposing one that no run took
+/// abandons both.
 /// </summary>
 public sealed class TicketReadAhead : IDisposable
 {
@@ -13,12 +16,14 @@ public sealed class TicketReadAhead : IDisposable
     private CancellationTokenRegistration _follow;
     private int _taken;
 
-    internal TicketReadAhead(WorkItem item, Func<CancellationToken, DirectoryLookups> lookups, Func<DirectoryLookups, CancellationToken, Task<TicketSnapshot>> read)
+    internal TicketReadAhead(WorkItem item, Func<CancellationToken, DirectoryLookups> lookups, Func<DirectoryLookups, CancellationToken, Task<TicketSnapshot>> read,
+        Func<CancellationToken, Task<TicketState?>> observe)
     {
         Item = item;
         Started = TimeProvider.System.GetUtcNow(); // compared with the store's clock, not business time
         Lookups = lookups(_abandon.Token);
         Read = read(Lookups, _abandon.Token);
+        Observed = observe(_abandon.Token);
     }
 
     internal WorkItem Item { get; }
@@ -28,6 +33,9 @@ public sealed class TicketReadAhead : IDisposable
     internal DirectoryLookups Lookups { get; }
 
     internal Task<TicketSnapshot> Read { get; }
+
+    /// <summary>The ticket's state row as stored when the read started (null: none yet); the lease is taken on it.</summary>
+    internal Task<TicketState?> Observed { get; }
 
     /// <summary>A run takes the read over: from now on the run's cancellation stops it. False if it was taken already.</summary>
     internal bool TakeFor(WorkItem item, CancellationToken runCancelled)
@@ -48,6 +56,7 @@ public sealed class TicketReadAhead : IDisposable
             // Nobody will look at the read: stop it and observe its failure.
             _abandon.Cancel();
             Read.ObserveFailure();
+            Observed.ObserveFailure();
         }
 
         _follow.Dispose();
