@@ -1,5 +1,4 @@
 using IamFulfillment.Connectors.Storage;
-using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
@@ -72,28 +71,30 @@ public sealed class EarlyReadTests : IAsyncLifetime
     public async Task ReadAhead_ObservesTheStateRowBeforeAnyRunExists_AndTheRunTakesTheLeaseOnThatObservation()
     {
         // The observation overlaps the enqueue like the read, so the lease is one conditional write after it.
-        var gets = new CountedStateReads();
+        CountedStateReads? gets = null;
         await using var host = await HostUnderTest.StartAsync(_s.World,
-            services: s => s.AddSingleton<ITicketStore>(sp => gets.Around(sp.GetRequiredService<TableTicketStore>())));
+            services: s => s.AddSingleton<ITicketStore>(sp => gets = new CountedStateReads(sp.GetRequiredService<TableTicketStore>())));
+        _ = host.Store; // built now, so the wrapper exists
         var ritm = _s.Demo.ServiceNowTicket(DemoRequest.AccessGrant, "ada", "ada");
         var item = new WorkItem { System = TicketSystemKind.ServiceNow, TicketKey = ritm.SysId, DeliveryId = "read-ahead-2" };
         var processor = host.App.Services.GetRequiredService<TicketProcessor>();
 
         using var ahead = processor.StartReading(item);
-        var observedBeforeTheRun = gets.Count;
+        var observedBeforeTheRun = gets!.Count;
         await processor.ProcessAsync(item, ahead, CancellationToken.None);
 
         Assert.Equal(1, observedBeforeTheRun);
-        Assert.Equal(1, gets.Count);
+        Assert.Equal(1, gets!.Count);
         Assert.Equal(RoundPhase.Completed, (await host.WaitForRoundAsync(item.Ticket)).Phase);
     }
 
     [Fact]
     public async Task StateWrittenBetweenTheEarlyObservationAndTheLease_TheLeaseIsTakenOnTheNewRow_AndTheTicketReadAgain()
     {
-        var gets = new CountedStateReads();
+        CountedStateReads? gets = null;
         await using var host = await HostUnderTest.StartAsync(_s.World,
-            services: s => s.AddSingleton<ITicketStore>(sp => gets.Around(sp.GetRequiredService<TableTicketStore>())));
+            services: s => s.AddSingleton<ITicketStore>(sp => gets = new CountedStateReads(sp.GetRequiredService<TableTicketStore>())));
+        _ = host.Store; // built now, so the wrapper exists
         var ritm = _s.Demo.ServiceNowTicket(DemoRequest.AccessGrant, "ada", "ada");
         var item = new WorkItem { System = TicketSystemKind.ServiceNow, TicketKey = ritm.SysId, DeliveryId = "read-ahead-3" };
         var processor = host.App.Services.GetRequiredService<TicketProcessor>();
@@ -101,7 +102,7 @@ public sealed class EarlyReadTests : IAsyncLifetime
 
         using var ahead = processor.StartReading(item);
         await hold.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Null(await gets.Last!); // observed: no row yet
+        Assert.Null(await gets!.Last!); // observed: no row yet
         var other = (await host.Store.TryAcquireAsync(item.Ticket, "another-worker", TimeSpan.FromMinutes(1), CancellationToken.None)).State!;
         await host.Store.SaveAsync(other with { LeaseOwner = null, LeaseUntil = null }, [], CancellationToken.None);
         var run = processor.ProcessAsync(item, ahead, CancellationToken.None);
@@ -115,7 +116,7 @@ public sealed class EarlyReadTests : IAsyncLifetime
     }
 
     /// <summary>Counts the reads of ticket state rows (<see cref="ITicketStore.GetAsync"/>) made through it.</summary>
-    private sealed class CountedStateReads
+    private sealed class CountedStateReads(ITicketStore inner) : DelegatingTicketStore(inner)
     {
         private int _count;
 
@@ -124,29 +125,10 @@ public sealed class EarlyReadTests : IAsyncLifetime
         /// <summary>The last read made, as it goes.</summary>
         public Task<TicketState?>? Last { get; private set; }
 
-        public ITicketStore Around(ITicketStore inner) => new Store(inner, this);
-
-        private sealed class Store(ITicketStore inner, CountedStateReads owner) : ITicketStore
+        public override Task<TicketState?> GetAsync(TicketRef ticket, CancellationToken cancellationToken)
         {
-            public Task<LeaseAttempt> TryAcquireAsync(TicketRef ticket, string holder, TimeSpan duration, CancellationToken cancellationToken) =>
-                inner.TryAcquireAsync(ticket, holder, duration, cancellationToken);
-
-            public Task<LeaseAttempt> TryAcquireObservedAsync(TicketRef ticket, TicketState? observed, string holder, TimeSpan duration, CancellationToken cancellationToken) =>
-                inner.TryAcquireObservedAsync(ticket, observed, holder, duration, cancellationToken);
-
-            public Task<TicketState> SaveAsync(TicketState state, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) =>
-                inner.SaveAsync(state, events, cancellationToken);
-
-            public Task<IReadOnlyList<AuditEvent>> ReadTrailAsync(TicketRef ticket, CancellationToken cancellationToken) => inner.ReadTrailAsync(ticket, cancellationToken);
-
-            public Task<TicketState?> GetAsync(TicketRef ticket, CancellationToken cancellationToken)
-            {
-                Interlocked.Increment(ref owner._count);
-                return owner.Last = inner.GetAsync(ticket, cancellationToken);
-            }
-
-            public IAsyncEnumerable<AuditEvent> QueryEventsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
-                inner.QueryEventsAsync(from, to, cancellationToken);
+            Interlocked.Increment(ref _count);
+            return Last = base.GetAsync(ticket, cancellationToken);
         }
     }
 

@@ -17,11 +17,11 @@ internal static partial class StorageLog
     [LoggerMessage(4004, LogLevel.Warning, "Checkpoint of {Ticket} refused: the lease was lost to another worker (status {Status})")]
     public static partial void LeaseLost(this ILogger logger, string ticket, int status);
 
-    [LoggerMessage(4006, LogLevel.Information, "Checkpoint of {Ticket}: its answer was lost and the storage client's retry met status {Status}, but the row holds exactly what was written: the checkpoint landed")]
-    public static partial void CheckpointLandedUnanswered(this ILogger logger, string ticket, int status);
-
     [LoggerMessage(4005, LogLevel.Debug, "Checkpoint of {Ticket}: {Events} audit event(s) in {Transactions} transaction(s), audit sequence {Sequence}")]
     public static partial void CheckpointSaved(this ILogger logger, string ticket, int events, int transactions, long sequence);
+
+    [LoggerMessage(4006, LogLevel.Information, "Checkpoint of {Ticket}: its answer was lost and the storage client's retry met status {Status}, but the row holds exactly what was written: the checkpoint landed")]
+    public static partial void CheckpointLandedUnanswered(this ILogger logger, string ticket, int status);
 
     [LoggerMessage(4010, LogLevel.Debug, "Delivery {DeliveryId} from {System} for {TicketKey}: {Status}")]
     public static partial void DeliveryRecorded(this ILogger logger, string deliveryId, string system, string ticketKey, string status);

@@ -81,7 +81,10 @@ public interface ITicketStore
     Task<LeaseAttempt> TryAcquireObservedAsync(TicketRef ticket, TicketState? observed, string owner, TimeSpan duration, CancellationToken cancellationToken) =>
         Task.FromResult(new LeaseAttempt(null, null));
 
-    /// <summary>Saves the state (optimistic concurrency) with new audit events; throws <see cref="LeaseLostException"/> when another worker took over.</summary>
+    /// <summary>
+    /// Saves the state (optimistic concurrency) with new audit events; throws <see cref="LeaseLostException"/> when another
+    /// worker took over. A save whose exact content is already stored (it landed, but its answer was lost) succeeds.
+    /// </summary>
     Task<TicketState> SaveAsync(TicketState state, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<AuditEvent>> ReadTrailAsync(TicketRef ticket, CancellationToken cancellationToken);

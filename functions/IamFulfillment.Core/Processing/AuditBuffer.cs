@@ -1,5 +1,6 @@
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Model;
+using IamFulfillment.Core.Ports;
 
 namespace IamFulfillment.Core.Processing;
 
@@ -63,6 +64,25 @@ internal sealed class AuditBuffer(TicketRef ticket, TimeProvider time)
         lock (_gate)
         {
             _pending.InsertRange(0, events);
+        }
+    }
+
+    /// <summary>
+    /// Saves <paramref name="state"/> with the events built so far. If the save fails they are put back, so the save
+    /// that records the failure stores them too (they may record directory changes already made) and never a chain
+    /// head whose events are missing.
+    /// </summary>
+    public async Task<TicketState> SaveAsync(ITicketStore store, TicketState state, CancellationToken cancellationToken)
+    {
+        var (withHead, events) = Drain(state);
+        try
+        {
+            return await store.SaveAsync(withHead, events, cancellationToken);
+        }
+        catch
+        {
+            Restore(events);
+            throw;
         }
     }
 

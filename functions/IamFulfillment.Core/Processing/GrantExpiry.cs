@@ -49,8 +49,7 @@ public sealed partial class GrantExpiry(
                         ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)), ("status", "kept"),
                         ("keptBy", string.Join(",", others.Select(o => $"{o.Ticket}@{o.Until:O}"))));
                     await registry.CompleteAsync(grant, cancellationToken);
-                    var (keptHead, keptEvents) = buffer.Drain(state with { LeaseOwner = null, LeaseUntil = null });
-                    await store.SaveAsync(keptHead, keptEvents, cancellationToken);
+                    await buffer.SaveAsync(store, Released(state), cancellationToken);
                     continue;
                 }
 
@@ -83,16 +82,15 @@ public sealed partial class GrantExpiry(
                     removed++;
                 }
 
-                var (withHead, events) = buffer.Drain(state with { LeaseOwner = null, LeaseUntil = null });
-                await store.SaveAsync(withHead, events, cancellationToken);
+                await buffer.SaveAsync(store, Released(state), cancellationToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 LogFailed(logger, grant.Ticket.ToString(), grant.GroupId, TicketProcessor.Describe(ex));
-                var (withHead, events) = buffer.Drain(state with { LeaseOwner = null, LeaseUntil = null });
                 try
                 {
-                    await store.SaveAsync(withHead, events, CancellationToken.None);
+                    // With the events a failed save put back: the removal is recorded even when its first save failed.
+                    await buffer.SaveAsync(store, Released(state), CancellationToken.None);
                 }
                 catch (Exception)
                 {
@@ -103,6 +101,8 @@ public sealed partial class GrantExpiry(
 
         return removed;
     }
+
+    private static TicketState Released(TicketState state) => state with { LeaseOwner = null, LeaseUntil = null };
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Expiry of group {GroupId} on ticket {Ticket} failed ({Failure}); retried on the next sweep")]
     private static partial void LogFailed(ILogger logger, string ticket, string groupId, string failure);

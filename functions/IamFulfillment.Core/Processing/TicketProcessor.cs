@@ -261,20 +261,8 @@ public sealed class TicketProcessor
         return new ProcessResult(ProcessStatus.Deferred, why);
     }
 
-    private async Task<TicketState> SaveAsync(AuditBuffer buffer, TicketState state, CancellationToken cancellationToken)
-    {
-        var (withHead, events) = buffer.Drain(state);
-        try
-        {
-            return await _store.SaveAsync(withHead, events, cancellationToken);
-        }
-        catch
-        {
-            // The events may record directory changes already made: the failure's own save must still store them.
-            buffer.Restore(events);
-            throw;
-        }
-    }
+    private Task<TicketState> SaveAsync(AuditBuffer buffer, TicketState state, CancellationToken cancellationToken) =>
+        buffer.SaveAsync(_store, state, cancellationToken);
 
     private static string Marker(string round, string kind) => $"[iamf:{round}:{kind}]";
 

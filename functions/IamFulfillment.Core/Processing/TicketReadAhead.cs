@@ -34,7 +34,7 @@ public sealed class TicketReadAhead : IDisposable
 
     internal Task<TicketSnapshot> Read { get; }
 
-    /// <summary>The ticket's state row as stored when the read started (null: none yet); the lease is taken on it.</summary>
+    /// <summary>The ticket's state row as stored just after the read started (null: none yet); the lease is taken on it.</summary>
     internal Task<TicketState?> Observed { get; }
 
     /// <summary>A run takes the read over: from now on the run's cancellation stops it. False if it was taken already.</summary>

@@ -1,4 +1,5 @@
 using IamFulfillment.Sandbox.Demo;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IamFulfillment.EndToEnd.Tests.Infrastructure;
 
@@ -47,8 +48,8 @@ public abstract class WorldFixture : IAsyncLifetime
     protected virtual Task StartedAsync() => Task.CompletedTask;
 
     /// <summary>Another host against the same world (own tables and queue), e.g. one in shadow mode.</summary>
-    public Task<HostUnderTest> StartAnotherHostAsync(Action<Dictionary<string, string?>> configure) =>
-        HostUnderTest.StartAsync(World, configure, _policyPath, Clock);
+    public Task<HostUnderTest> StartAnotherHostAsync(Action<Dictionary<string, string?>> configure, Action<IServiceCollection>? services = null) =>
+        HostUnderTest.StartAsync(World, configure, _policyPath, Clock, services);
 
     public virtual async Task DisposeAsync()
     {

@@ -1,0 +1,105 @@
+using IamFulfillment.Connectors.Storage;
+using IamFulfillment.Core.Audit;
+using IamFulfillment.Core.Decisions;
+using IamFulfillment.Core.Ports;
+using IamFulfillment.Core.Processing;
+using IamFulfillment.EndToEnd.Tests.Infrastructure;
+using IamFulfillment.Sandbox.Demo;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IamFulfillment.EndToEnd.Tests.Grants;
+
+/// <summary>
+/// Time-bound access ends by itself: the expiry sweep (<c>Processing:ExpirySweepMinutes</c>) removes a grant once its
+/// end date has passed, tells the ticket, and records it in the ticket's audit trail.
+/// </summary>
+public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
+{
+    [Fact]
+    public async Task TimeBoundGrant_AfterItsEndDate_IsRemovedByTheSweep_AndTheTicketAndTheTrailSaySo()
+    {
+        await using var s = await ExpiryHost.StartAsync(f.World);
+        var ada = f.World.NewEmployee("Finance", "grace");
+        var ticket = Desk.Grant(ada, "finance-reports-read", endInDays: 1).ApprovedBy("grace");
+        Assert.Equal(Outcome.Fulfilled, (await ticket.RunAsync(s.Host)).Outcome);
+
+        var removed = await s.SweepAfterAsync(TimeSpan.FromDays(3));
+
+        Assert.Equal(1, removed);
+        Assert.False(f.World.Holds(ada, "finance-reports-read"));
+        Text.Contains("ended on", ticket.CustomerComments[^1]);
+        Text.Contains("was removed", ticket.CustomerComments[^1]);
+        var trail = await s.Host.TrailAsync(ticket.Ref);
+        Assert.Contains(trail, e => e.Kind == AuditKinds.GrantExpired && e.Data["status"] == "Applied");
+        Assert.Empty(AuditChain.Verify(trail));
+        Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.Zero)); // done once, not again
+    }
+
+    [Fact]
+    public async Task TimeBoundGrant_SameAccessGrantedLongerByAnotherTicket_IsKept()
+    {
+        await using var s = await ExpiryHost.StartAsync(f.World);
+        var alan = f.World.NewEmployee("Finance", "grace");
+        var shorter = Desk.Grant(alan, "engineering-wiki", endInDays: 1).ApprovedBy("grace");
+        var longer = Desk.Grant(alan, "engineering-wiki", endInDays: 60).ApprovedBy("grace");
+        Assert.Equal(Outcome.Fulfilled, (await shorter.RunAsync(s.Host)).Outcome);
+        Assert.Equal(Outcome.Fulfilled, (await longer.RunAsync(s.Host)).Outcome);
+
+        await s.SweepAfterAsync(TimeSpan.FromDays(3));
+
+        Assert.True(f.World.Holds(alan, "engineering-wiki"));
+        Assert.Contains(await s.Host.TrailAsync(shorter.Ref), e => e.Kind == AuditKinds.GrantExpired && e.Data["status"] == "kept");
+    }
+
+    [Fact]
+    public async Task TimeBoundGrant_WhoseRecordFailsToSave_KeepsTheRemovalInTheTrail()
+    {
+        // The removal is made and the ticket told, then storage refuses the save that records it: the save after the
+        // failure stores the record, never a chain head whose events are missing.
+        FailsOneSave? failing = null;
+        await using var s = await ExpiryHost.StartAsync(f.World, services => services.AddSingleton<ITicketStore>(sp => failing = new FailsOneSave(
+            sp.GetRequiredService<TableTicketStore>(), (_, events) => events.Any(e => e.Kind == AuditKinds.GrantExpired))));
+        var host = s.Host;
+        var grace = f.World.NewEmployee("Finance", "grace");
+        var ticket = Desk.Grant(grace, "finance-reports-read", endInDays: 1).ApprovedBy("grace");
+        Assert.Equal(Outcome.Fulfilled, (await ticket.RunAsync(host)).Outcome);
+
+        await s.SweepAfterAsync(TimeSpan.FromDays(3));
+
+        Assert.True(failing!.Refused.IsCompleted);
+        Assert.False(f.World.Holds(grace, "finance-reports-read"));
+        var state = await host.Store.GetAsync(ticket.Ref, CancellationToken.None);
+        var trail = await host.TrailAsync(ticket.Ref);
+        Assert.Contains(trail, e => e.Kind == AuditKinds.GrantExpired && e.Data["status"] == "Applied");
+        Assert.Equal(trail[^1].Sequence, state!.AuditSequence);
+        Assert.Equal(trail[^1].Hash, state.AuditHead);
+        Assert.Null(state.LeaseOwner);
+    }
+
+    private ServiceNowDesk Desk => new(f.World);
+
+    /// <summary>A host of its own (own tables, grant registry and clock), so moving its clock on days touches no other test.</summary>
+    private sealed class ExpiryHost : IAsyncDisposable
+    {
+        private readonly AdjustableClock _clock;
+
+        private ExpiryHost(HostUnderTest host, AdjustableClock clock) => (Host, _clock) = (host, clock);
+
+        public HostUnderTest Host { get; }
+
+        public static async Task<ExpiryHost> StartAsync(SandboxWorld world, Action<IServiceCollection>? services = null)
+        {
+            var clock = new AdjustableClock();
+            return new ExpiryHost(await HostUnderTest.StartAsync(world, clock: clock, services: services), clock);
+        }
+
+        /// <summary>Moves the host's clock on by <paramref name="later"/> and runs one expiry sweep; returns the grants it removed.</summary>
+        public Task<int> SweepAfterAsync(TimeSpan later)
+        {
+            _clock.Advance(later);
+            return Host.App.Services.GetRequiredService<GrantExpiry>().SweepAsync(100, CancellationToken.None);
+        }
+
+        public ValueTask DisposeAsync() => Host.DisposeAsync();
+    }
+}

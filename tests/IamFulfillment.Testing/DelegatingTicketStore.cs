@@ -1,0 +1,51 @@
+using IamFulfillment.Core.Audit;
+using IamFulfillment.Core.Model;
+using IamFulfillment.Core.Ports;
+using IamFulfillment.Core.Processing;
+
+namespace IamFulfillment.Testing;
+
+/// <summary>
+/// Passes every call to the ticket store it wraps; a test overrides what it watches or breaks, and registers it with
+/// <see cref="HostUnderTest.StartAsync"/>'s <c>services</c>.
+/// </summary>
+public class DelegatingTicketStore(ITicketStore inner) : ITicketStore
+{
+    public virtual Task<LeaseAttempt> TryAcquireAsync(TicketRef ticket, string owner, TimeSpan duration, CancellationToken cancellationToken) =>
+        inner.TryAcquireAsync(ticket, owner, duration, cancellationToken);
+
+    public virtual Task<LeaseAttempt> TryAcquireObservedAsync(TicketRef ticket, TicketState? observed, string owner, TimeSpan duration, CancellationToken cancellationToken) =>
+        inner.TryAcquireObservedAsync(ticket, observed, owner, duration, cancellationToken);
+
+    public virtual Task<TicketState> SaveAsync(TicketState state, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) =>
+        inner.SaveAsync(state, events, cancellationToken);
+
+    public virtual Task<IReadOnlyList<AuditEvent>> ReadTrailAsync(TicketRef ticket, CancellationToken cancellationToken) =>
+        inner.ReadTrailAsync(ticket, cancellationToken);
+
+    public virtual Task<TicketState?> GetAsync(TicketRef ticket, CancellationToken cancellationToken) =>
+        inner.GetAsync(ticket, cancellationToken);
+
+    public virtual IAsyncEnumerable<AuditEvent> QueryEventsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
+        inner.QueryEventsAsync(from, to, cancellationToken);
+}
+
+/// <summary>A ticket store whose first save matching a condition fails as storage would (writing nothing); the rest pass through.</summary>
+public sealed class FailsOneSave(ITicketStore inner, Func<TicketState, IReadOnlyList<AuditEvent>, bool> matches) : DelegatingTicketStore(inner)
+{
+    private readonly TaskCompletionSource _refused = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the save was refused.</summary>
+    public Task Refused => _refused.Task;
+
+    public override async Task<TicketState> SaveAsync(TicketState state, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        if (!_refused.Task.IsCompleted && matches(state, events) && _refused.TrySetResult())
+        {
+            await Task.Yield();
+            throw new Azure.RequestFailedException(503, "The storage service is unavailable (test).");
+        }
+
+        return await base.SaveAsync(state, events, cancellationToken);
+    }
+}
