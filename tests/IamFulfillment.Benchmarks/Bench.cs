@@ -227,13 +227,13 @@ public sealed class Bench(BenchOptions options, SandboxWorld world, string polic
     /// <summary>Diagnostics: when each call of a ticket reached its sandbox, relative to the webhook.</summary>
     private async Task TimelinesAsync(HostProcess host, TicketStore store, CancellationToken cancellationToken)
     {
-        world.Latency = TimeSpan.FromMilliseconds(options.TargetLatency);
+        world.Latency = TimeSpan.FromMilliseconds(options.TimelineLatency);
         foreach (var scenario in Scenario.All)
         {
             for (var i = 0; i < options.Timeline; i++)
             {
                 var sample = await RunOneAsync(host, store, _factory.Create(scenario), cancellationToken);
-                Log($"timeline {scenario.Name}: end-to-end {sample.EndToEndMs:0.0} ms, intake {sample.IntakeMs:0.0} ms, before the first read {sample.PreReadMs:0.0} ms, before the write-back {sample.TailMs:0.0} ms (call times are when the sandbox logged the call: after the added {options.TargetLatency} ms)\n" + string.Join('\n', sample.Timeline));
+                Log($"timeline {scenario.Name}: end-to-end {sample.EndToEndMs:0.0} ms, intake {sample.IntakeMs:0.0} ms, before the first read {sample.PreReadMs:0.0} ms, before the write-back {sample.TailMs:0.0} ms (per call: when it reached the sandbox → when it was answered, after the added {options.TimelineLatency} ms)\n" + string.Join('\n', sample.Timeline));
             }
         }
     }
@@ -314,7 +314,7 @@ public sealed class Bench(BenchOptions options, SandboxWorld world, string polic
         return new Sample(ticket.Scenario, (done - sent).TotalMilliseconds, intake.TotalMilliseconds, calls, sent,
             (firstRead - sent).TotalMilliseconds, (done - latency - lastGraph).TotalMilliseconds,
             (done - sent - Served(timeline, sent, done)).TotalMilliseconds,
-            [.. timeline.Select(c => $"    +{(c.At - sent).TotalMilliseconds,6:0.0} ms  {c.System,-10} {c.Call}")]);
+            [.. timeline.Select(c => $"    +{(c.ReceivedAt - sent).TotalMilliseconds,6:0.0} → {(c.At - sent).TotalMilliseconds,6:0.0} ms  {c.System,-10} {c.Call}")]);
     }
 
     /// <summary>How long, between <paramref name="from"/> and <paramref name="to"/>, at least one sandbox was serving a call.</summary>

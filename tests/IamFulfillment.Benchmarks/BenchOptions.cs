@@ -24,8 +24,11 @@ public sealed record BenchOptions
     /// <summary>Host starts timed from process start to the first accepted webhook.</summary>
     public int Starts { get; init; } = 3;
 
-    /// <summary>Diagnostics: print the call timeline of this many tickets per kind at the target latency.</summary>
+    /// <summary>Diagnostics: print the call timeline of this many tickets per kind at <see cref="TimelineLatency"/>.</summary>
     public int Timeline { get; init; }
+
+    /// <summary>The added latency (ms) for the <see cref="Timeline"/> tickets.</summary>
+    public int TimelineLatency { get; init; } = 20;
 
     /// <summary>Diagnostics: CPU the processes use in 10 s without tickets.</summary>
     public bool IdleProbe { get; init; }

@@ -15,13 +15,14 @@ public static class Program
         var bulk = new Option<int?>("--bulk-users") { Description = "Users in the bulk leaver event (default 1000; --quick 200; 0 skips it)." };
         var skip = new Option<string[]>("--skip") { Description = "Parts to leave out: latency, throughput, bulk.", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string?>("--output") { Description = "Where to write the markdown (default tests/IamFulfillment.Benchmarks/results.md; '-' for none)." };
-        var timeline = new Option<int>("--timeline") { Description = "Diagnostics: print when each call of this many tickets per kind reached its sandbox." };
+        var timeline = new Option<int>("--timeline") { Description = "Diagnostics: print when each call of this many tickets per kind reached its sandbox and was answered." };
+        var timelineLatency = new Option<int?>("--timeline-latency") { Description = "Diagnostics: the added latency in ms for --timeline (default 20; 0 shows where a ticket's own overhead goes)." };
         var idle = new Option<bool>("--idle-probe") { Description = "Diagnostics: report the CPU the host, Azurite and this process use in 10 s without tickets." };
         var hostEnv = new Option<string[]>("--host-env") { Description = "Diagnostics: NAME=VALUE environment variables for the host process.", AllowMultipleArgumentsPerToken = true };
         var hostDll = new Option<string?>("--host-dll") { Description = "The standalone host to run (default functions/IamFulfillment.Host/bin/Release/net10.0/IamFulfillment.Host.dll)." };
         var root = new RootCommand("Issue 6 benchmark: end-to-end latency against the critical-path floor, throughput, a bulk leaver event, intake, start-up and memory of the standalone host.")
         {
-            quick, samples, latencies, bulk, skip, output, timeline, idle, hostEnv, hostDll,
+            quick, samples, latencies, bulk, skip, output, timeline, timelineLatency, idle, hostEnv, hostDll,
         };
         root.SetAction((ParseResult result, CancellationToken cancellationToken) =>
         {
@@ -41,6 +42,7 @@ public static class Program
                 Starts = isQuick ? 1 : 3,
                 WarmUpRounds = isQuick ? 3 : 10,
                 Timeline = result.GetValue(timeline),
+                TimelineLatency = result.GetValue(timelineLatency) ?? 20,
                 IdleProbe = result.GetValue(idle),
                 HostEnvironment = (result.GetValue(hostEnv) ?? []).Select(v => v.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "", StringComparer.Ordinal),
                 Latency = !skipped.Contains("latency"),
