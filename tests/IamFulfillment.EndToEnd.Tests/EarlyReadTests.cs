@@ -1,4 +1,3 @@
-using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
@@ -71,30 +70,26 @@ public sealed class EarlyReadTests : IAsyncLifetime
     public async Task ReadAhead_ObservesTheStateRowBeforeAnyRunExists_AndTheRunTakesTheLeaseOnThatObservation()
     {
         // The observation overlaps the enqueue like the read, so the lease is one conditional write after it.
-        CountedStateReads? gets = null;
-        await using var host = await HostUnderTest.StartAsync(_s.World,
-            services: s => s.AddSingleton<ITicketStore>(sp => gets = new CountedStateReads(sp.GetRequiredService<TableTicketStore>())));
-        _ = host.Store; // built now, so the wrapper exists
+        await using var host = await StartCountingStateReadsAsync();
+        var gets = host.App.Services.GetRequiredService<CountedStateReads>();
         var ritm = _s.Demo.ServiceNowTicket(DemoRequest.AccessGrant, "ada", "ada");
         var item = new WorkItem { System = TicketSystemKind.ServiceNow, TicketKey = ritm.SysId, DeliveryId = "read-ahead-2" };
         var processor = host.App.Services.GetRequiredService<TicketProcessor>();
 
         using var ahead = processor.StartReading(item);
-        var observedBeforeTheRun = gets!.Count;
+        var observedBeforeTheRun = gets.Count;
         await processor.ProcessAsync(item, ahead, CancellationToken.None);
 
         Assert.Equal(1, observedBeforeTheRun);
-        Assert.Equal(1, gets!.Count);
+        Assert.Equal(1, gets.Count);
         Assert.Equal(RoundPhase.Completed, (await host.WaitForRoundAsync(item.Ticket)).Phase);
     }
 
     [Fact]
     public async Task StateWrittenBetweenTheEarlyObservationAndTheLease_TheLeaseIsTakenOnTheNewRow_AndTheTicketReadAgain()
     {
-        CountedStateReads? gets = null;
-        await using var host = await HostUnderTest.StartAsync(_s.World,
-            services: s => s.AddSingleton<ITicketStore>(sp => gets = new CountedStateReads(sp.GetRequiredService<TableTicketStore>())));
-        _ = host.Store; // built now, so the wrapper exists
+        await using var host = await StartCountingStateReadsAsync();
+        var gets = host.App.Services.GetRequiredService<CountedStateReads>();
         var ritm = _s.Demo.ServiceNowTicket(DemoRequest.AccessGrant, "ada", "ada");
         var item = new WorkItem { System = TicketSystemKind.ServiceNow, TicketKey = ritm.SysId, DeliveryId = "read-ahead-3" };
         var processor = host.App.Services.GetRequiredService<TicketProcessor>();
@@ -102,7 +97,7 @@ public sealed class EarlyReadTests : IAsyncLifetime
 
         using var ahead = processor.StartReading(item);
         await hold.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Null(await gets!.Last!); // observed: no row yet
+        Assert.Null(await gets.Last!); // observed: no row yet
         var other = (await host.Store.TryAcquireAsync(item.Ticket, "another-worker", TimeSpan.FromMinutes(1), CancellationToken.None)).State!;
         await host.Store.SaveAsync(other with { LeaseOwner = null, LeaseUntil = null }, [], CancellationToken.None);
         var run = processor.ProcessAsync(item, ahead, CancellationToken.None);
@@ -114,6 +109,10 @@ public sealed class EarlyReadTests : IAsyncLifetime
         Assert.Equal(RoundPhase.Completed, (await host.WaitForRoundAsync(item.Ticket)).Phase);
         Assert.Equal(2, ItemReads(ritm.SysId));
     }
+
+    /// <summary>A host of its own (own tables) whose ticket store counts state-row reads.</summary>
+    private Task<HostUnderTest> StartCountingStateReadsAsync() =>
+        HostUnderTest.StartAsync(_s.World, services: s => s.WrapTicketStore(inner => new CountedStateReads(inner)));
 
     /// <summary>Counts the reads of ticket state rows (<see cref="ITicketStore.GetAsync"/>) made through it.</summary>
     private sealed class CountedStateReads(ITicketStore inner) : DelegatingTicketStore(inner)

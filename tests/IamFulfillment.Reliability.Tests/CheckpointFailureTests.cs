@@ -1,7 +1,5 @@
 using System.Net;
-using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Core.Audit;
-using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
 using IamFulfillment.Reliability.Tests.Infrastructure;
 using IamFulfillment.Sandbox.Demo;
@@ -22,10 +20,9 @@ public sealed class CheckpointFailureTests
     public async Task MfaReset_CheckpointAfterThePassFailsWhileTheMethodsAreRemoved_TheRetryFinishesWithoutASecondPass()
     {
         await using var world = await SandboxWorld.StartAsync();
-        FailsOneSave? failing = null;
-        await using var host = await HostUnderTest.StartAsync(world, services: s => s.AddSingleton<ITicketStore>(sp => failing = new FailsOneSave(
-            sp.GetRequiredService<TableTicketStore>(), (state, _) => state.Phase == RoundPhase.Acting && state.StepsDone.Any(step => step.StartsWith("tap:", StringComparison.Ordinal)))));
-        _ = host.Store; // built now, so the wrapper exists
+        await using var host = await HostUnderTest.StartAsync(world, services: s => s.WrapTicketStore(inner => new FailsOneSave(
+            inner, (state, _) => state.Phase == RoundPhase.Acting && state.StepsDone.Any(step => step.StartsWith("tap:", StringComparison.Ordinal)))));
+        var failing = host.App.Services.GetRequiredService<FailsOneSave>();
         var ticket = Tickets.JiraMfaReset(world, Tickets.NewEmployee(world));
         var person = world.Demo[ticket.Person].GraphId;
         world.Graph.AddAuthenticationMethod(person, SandboxMethodTypes.MicrosoftAuthenticator, "Old phone");
@@ -38,7 +35,7 @@ public sealed class CheckpointFailureTests
 
         // The method removal is on the wire when the checkpoint that records the pass is refused.
         await removal.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
-        await failing!.Refused.WaitAsync(TimeSpan.FromSeconds(30));
+        await failing.Refused.WaitAsync(TimeSpan.FromSeconds(30));
         removal.Release();
         await host.WaitForRoundAsync(ticket.Ref, TimeSpan.FromSeconds(60));
 

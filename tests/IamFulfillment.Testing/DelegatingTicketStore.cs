@@ -1,7 +1,9 @@
+using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IamFulfillment.Testing;
 
@@ -48,4 +50,17 @@ public sealed class FailsOneSave(ITicketStore inner, Func<TicketState, IReadOnly
 
         return await base.SaveAsync(state, events, cancellationToken);
     }
+}
+
+public static class TicketStoreWrapping
+{
+    /// <summary>
+    /// Makes <paramref name="wrap"/>'s store (around the storage-backed one) the host's ticket store; the test finds it
+    /// again as <typeparamref name="TWrapper"/> in the host's services.
+    /// </summary>
+    public static IServiceCollection WrapTicketStore<TWrapper>(this IServiceCollection services, Func<ITicketStore, TWrapper> wrap)
+        where TWrapper : class, ITicketStore =>
+        services
+            .AddSingleton(sp => wrap(sp.GetRequiredService<TableTicketStore>()))
+            .AddSingleton<ITicketStore>(sp => sp.GetRequiredService<TWrapper>());
 }

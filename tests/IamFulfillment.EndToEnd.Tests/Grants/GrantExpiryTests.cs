@@ -1,7 +1,5 @@
-using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
-using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
 using IamFulfillment.EndToEnd.Tests.Infrastructure;
 using IamFulfillment.Sandbox.Demo;
@@ -56,17 +54,17 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
     {
         // The removal is made and the ticket told, then storage refuses the save that records it: the save after the
         // failure stores the record, never a chain head whose events are missing.
-        FailsOneSave? failing = null;
-        await using var s = await ExpiryHost.StartAsync(f.World, services => services.AddSingleton<ITicketStore>(sp => failing = new FailsOneSave(
-            sp.GetRequiredService<TableTicketStore>(), (_, events) => events.Any(e => e.Kind == AuditKinds.GrantExpired))));
+        await using var s = await ExpiryHost.StartAsync(f.World, services => services.WrapTicketStore(inner => new FailsOneSave(
+            inner, (_, events) => events.Any(e => e.Kind == AuditKinds.GrantExpired))));
         var host = s.Host;
+        var failing = host.App.Services.GetRequiredService<FailsOneSave>();
         var grace = f.World.NewEmployee("Finance", "grace");
         var ticket = Desk.Grant(grace, "finance-reports-read", endInDays: 1).ApprovedBy("grace");
         Assert.Equal(Outcome.Fulfilled, (await ticket.RunAsync(host)).Outcome);
 
         await s.SweepAfterAsync(TimeSpan.FromDays(3));
 
-        Assert.True(failing!.Refused.IsCompleted);
+        Assert.True(failing.Refused.IsCompleted);
         Assert.False(f.World.Holds(grace, "finance-reports-read"));
         var state = await host.Store.GetAsync(ticket.Ref, CancellationToken.None);
         var trail = await host.TrailAsync(ticket.Ref);
