@@ -157,7 +157,13 @@ public sealed partial class GraphSandbox
                 }
             }
 
-            matches = matches.Where(u => filter.Evaluate(path => UserValue(u, path)));
+            var properties = new Dictionary<string, Func<SandboxUser, object?>>(StringComparer.Ordinal);
+            foreach (var comparison in filter.Comparisons())
+            {
+                properties.TryAdd(comparison.Path, UserProperty(comparison.Path));
+            }
+
+            matches = matches.Where(u => filter.Evaluate(path => properties[path](u)));
         }
 
         if (advanced && p.ContainsKey("$expand"))
@@ -347,32 +353,35 @@ public sealed partial class GraphSandbox
             : null;
     }
 
-    private static object? UserValue(SandboxUser u, string path)
+    private static object? UserValue(SandboxUser u, string path) => UserProperty(path)(u);
+
+    /// <summary>How to read a property path of a user, worked out once per query rather than once per user.</summary>
+    private static Func<SandboxUser, object?> UserProperty(string path)
     {
         if (ExtensionAttributeName(path) is { } attribute)
         {
-            return u.OnPremisesExtensionAttributes.GetValueOrDefault(attribute);
+            return u => u.OnPremisesExtensionAttributes.GetValueOrDefault(attribute);
         }
 
         if (path.StartsWith("extension_", StringComparison.OrdinalIgnoreCase))
         {
-            return u.Extensions.GetValueOrDefault(path);
+            return u => u.Extensions.GetValueOrDefault(path);
         }
 
         return CanonicalUserProperty(path) switch
         {
-            "id" => u.Id,
-            "userPrincipalName" => u.UserPrincipalName,
-            "displayName" => u.DisplayName,
-            "mail" => u.Mail,
-            "employeeId" => u.EmployeeId,
-            "employeeType" => u.EmployeeType,
-            "userType" => u.UserType,
-            "accountEnabled" => u.AccountEnabled,
-            "department" => u.Department,
-            "jobTitle" => u.JobTitle,
-            "onPremisesSyncEnabled" => u.OnPremisesSyncEnabled,
-            _ => null,
+            "id" => u => u.Id,
+            "userPrincipalName" => u => u.UserPrincipalName,
+            "displayName" => u => u.DisplayName,
+            "mail" => u => u.Mail,
+            "employeeId" => u => u.EmployeeId,
+            "employeeType" => u => u.EmployeeType,
+            "userType" => u => u.UserType,
+            "accountEnabled" => u => u.AccountEnabled,
+            "department" => u => u.Department,
+            "jobTitle" => u => u.JobTitle,
+            "onPremisesSyncEnabled" => u => u.OnPremisesSyncEnabled,
+            _ => _ => null,
         };
     }
 
@@ -548,7 +557,7 @@ public sealed partial class GraphSandbox
     }
 
     private List<string> DirectContainers(string memberId) =>
-        [.. _containerOrder.Where(c => _members[c].Contains(memberId, StringComparer.OrdinalIgnoreCase))];
+        [.. _containerOrder.Where(c => _members[c].Contains(memberId))];
 
     /// <summary>Containers holding the object directly or through nested groups (roles and units too, like Graph).</summary>
     private List<string> TransitiveContainers(string memberId)
@@ -695,13 +704,11 @@ public sealed partial class GraphSandbox
             return refused;
         }
 
-        var members = _members[group.Id];
-        if (members.Contains(memberId, StringComparer.OrdinalIgnoreCase))
+        if (!_members[group.Id].Add(memberId))
         {
             return Error(context, 400, "Request_BadRequest", AlreadyExists);
         }
 
-        members.Add(memberId);
         _membershipsAdded++;
         return new Reply(204);
     }
@@ -713,14 +720,11 @@ public sealed partial class GraphSandbox
             return refused;
         }
 
-        var members = _members[group.Id];
-        var index = members.FindIndex(m => string.Equals(m, memberId, StringComparison.OrdinalIgnoreCase));
-        if (index < 0)
+        if (!_members[group.Id].Remove(memberId))
         {
             return NotFound(context, memberId);
         }
 
-        members.RemoveAt(index);
         _membershipsRemoved++;
         return new Reply(204);
     }

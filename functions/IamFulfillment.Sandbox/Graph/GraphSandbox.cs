@@ -52,7 +52,7 @@ public sealed partial class GraphSandbox : IDisposable
     private readonly Dictionary<string, SandboxAdministrativeUnit> _units = new(StringComparer.OrdinalIgnoreCase);
 
     // Members of groups, directory roles and administrative units, in the order they were added.
-    private readonly Dictionary<string, List<string>> _members = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, MemberList> _members = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<string> _containerOrder = [];
     private readonly List<SandboxTap> _taps = [];
     private readonly List<SandboxMail> _outbox = [];
@@ -181,10 +181,7 @@ public sealed partial class GraphSandbox : IDisposable
                 throw new InvalidOperationException($"No user or group {memberId}.");
             }
 
-            if (!members.Contains(memberId, StringComparer.OrdinalIgnoreCase))
-            {
-                members.Add(memberId);
-            }
+            members.Add(memberId);
         }
     }
 
@@ -246,7 +243,7 @@ public sealed partial class GraphSandbox : IDisposable
     {
         lock (_gate)
         {
-            return _members.TryGetValue(containerId, out var members) && members.Contains(memberId, StringComparer.OrdinalIgnoreCase);
+            return _members.TryGetValue(containerId, out var members) && members.Contains(memberId);
         }
     }
 
@@ -666,7 +663,7 @@ public sealed partial class GraphSandbox : IDisposable
 
     private void AddContainer(string id)
     {
-        _members[id] = [];
+        _members[id] = new MemberList();
         _containerOrder.Add(id);
     }
 }
