@@ -58,7 +58,9 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
     public TicketSystemKind Kind => TicketSystemKind.Jira;
 
-    public async Task<TicketSnapshot> ReadAsync(string key, CancellationToken cancellationToken)
+    public Task<TicketSnapshot> ReadAsync(string key, CancellationToken cancellationToken) => ReadAsync(key, null, cancellationToken);
+
+    public async Task<TicketSnapshot> ReadAsync(string key, ReadProgress? progress, CancellationToken cancellationToken)
     {
         var ticket = new TicketRef(TicketSystemKind.Jira, key);
         if (!IsIssueKey(key))
@@ -90,6 +92,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
         var histories = await ReadChangelogAsync(key, issue.RootElement, cancellationToken);
         var snapshot = Map(ticket, request.RootElement, issue.RootElement, approvals, histories);
+        progress?.Completed(snapshot);
         _workflows.AddOrUpdate(snapshot, ReadWorkflow(issue.RootElement, histories));
         LogRead(_logger, key, snapshot.RawState, snapshot.Approvals.Count, snapshot.MaterialChanges.Count);
         return snapshot;

@@ -135,6 +135,7 @@ public sealed partial class ServiceNowTicketSystem : ITicketSystem
             Summary = NullIfEmpty(item["short_description"]),
         };
 
+        progress?.Completed(snapshot);
         LogRead(sysId, snapshot.Number, waves, snapshot.Approvals.Count, _time.GetElapsedTime(started).TotalMilliseconds);
         return snapshot;
     }

@@ -77,6 +77,14 @@ public class ReadProgress
     public virtual void FieldsKnown(IReadOnlyDictionary<string, string?> fields)
     {
     }
+
+    /// <summary>
+    /// Called once the read is complete, before the snapshot is returned: everything the run will look up is known
+    /// now (people resolved from reference fields too), and the run may still be waiting for its lease.
+    /// </summary>
+    public virtual void Completed(TicketSnapshot snapshot)
+    {
+    }
 }
 
 /// <summary>The ITSM state value the write-back set (null when the state was left as it was).</summary>

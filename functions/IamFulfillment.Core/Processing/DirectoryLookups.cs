@@ -59,7 +59,7 @@ public sealed class DirectoryLookups(IDirectory directory, IReadOnlyList<PersonK
 
             if (requestedFor is not null && lookups.KeyOf(requestedFor) is { } target)
             {
-                Observe(PrefetchTargetAsync(target.Key, target.Value));
+                Observe(PrefetchMembershipsAsync(target.Key, target.Value, MembershipScope.Transitive));
             }
         }
 
@@ -74,12 +74,52 @@ public sealed class DirectoryLookups(IDirectory directory, IReadOnlyList<PersonK
             }
         }
 
-        private async Task PrefetchTargetAsync(PersonKey key, string value)
+        /// <summary>
+        /// The rest of what <see cref="ContextBuilder"/> will read, by request type: the requester's memberships for
+        /// joiner, mover and leaver; the verifier's for an MFA reset; the target's direct ones for mover and leaver.
+        /// </summary>
+        public override void Completed(TicketSnapshot snapshot)
+        {
+            if (snapshot.Status == TicketStatus.Closed)
+            {
+                return; // skipped by the run: nothing to look up
+            }
+
+            var requestedFor = snapshot.People.GetValueOrDefault(RequestFields.RequestedFor);
+            PeopleKnown(requestedFor, snapshot.OpenedBy, [.. snapshot.Approvals.Where(a => a.State == ApprovalState.Approved)
+                .SelectMany(a => a.ActedBy is null ? [a.Approver] : new[] { a.Approver, a.ActedBy })]);
+            FieldsKnown(snapshot.Fields);
+            if (!RequestTypes.TryParse(snapshot.Fields.GetValueOrDefault(RequestFields.RequestType), out var type))
+            {
+                return;
+            }
+
+            if (type is RequestType.Leaver or RequestType.Mover && requestedFor is not null)
+            {
+                Observe(PrefetchMembershipsAsync(requestedFor, MembershipScope.Direct));
+            }
+
+            var other = type switch
+            {
+                RequestType.Leaver or RequestType.Joiner or RequestType.Mover => snapshot.OpenedBy,
+                RequestType.MfaReset => snapshot.People.GetValueOrDefault(RequestFields.VerifiedBy),
+                _ => null,
+            };
+            if (other is not null)
+            {
+                Observe(PrefetchMembershipsAsync(other, MembershipScope.Transitive));
+            }
+        }
+
+        private Task PrefetchMembershipsAsync(ItsmPerson person, MembershipScope scope) =>
+            lookups.KeyOf(person) is { } k ? PrefetchMembershipsAsync(k.Key, k.Value, scope) : Task.CompletedTask;
+
+        private async Task PrefetchMembershipsAsync(PersonKey key, string value, MembershipScope scope)
         {
             var users = await lookups.FindAsync(key, value);
             if (users.Count == 1)
             {
-                await lookups.MembershipsAsync(users[0].Id, MembershipScope.Transitive);
+                await lookups.MembershipsAsync(users[0].Id, scope);
             }
         }
 

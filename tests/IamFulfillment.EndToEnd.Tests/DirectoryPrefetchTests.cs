@@ -1,0 +1,112 @@
+using IamFulfillment.Core.Decisions;
+using IamFulfillment.Core.Model;
+using IamFulfillment.Core.Ports;
+using IamFulfillment.Core.Processing;
+using IamFulfillment.EndToEnd.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IamFulfillment.EndToEnd.Tests;
+
+/// <summary>
+/// A run's directory reads do not wait for its lease: as soon as the ticket is read, the people it names are looked up
+/// and the memberships the decision needs are read, while the lease is still being taken. Each is read once.
+/// </summary>
+public sealed class DirectoryPrefetchTests(DemoWorld f) : IClassFixture<DemoWorld>
+{
+    [Theory]
+    [InlineData(Itsm.ServiceNow)]
+    [InlineData(Itsm.Jira)]
+    public async Task Leaver_TheTargetsAndTheRequestersMemberships_AreReadBeforeTheRunHasItsLease_AndOnlyOnce(Itsm itsm)
+    {
+        var dennis = f.World.NewEmployee("Engineering", "barbara", "engineering-team");
+        var hedy = f.Demo["hedy"];
+        var ticket = Desk.For(itsm, f.World).Leaver(dennis, requester: hedy.Key, employeeNumber: f.World.Account(dennis).EmployeeId);
+        string[] reads = [$"/users/{dennis.GraphId}/transitiveMemberOf", $"/users/{dennis.GraphId}/memberOf", $"/users/{hedy.GraphId}/transitiveMemberOf"];
+
+        var (state, before, after) = await RunWithTheLeaseHeldUntilReadAsync(ticket, reads);
+
+        Assert.Equal(Outcome.Fulfilled, state.Outcome);
+        Assert.All(reads, read => Assert.Equal(1, after[read] - before[read]));
+    }
+
+    [Theory]
+    [InlineData(Itsm.ServiceNow)]
+    [InlineData(Itsm.Jira)]
+    public async Task MfaReset_TheVerifiersMemberships_AreReadBeforeTheRunHasItsLease_AndOnlyOnce(Itsm itsm)
+    {
+        var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
+        var lynn = f.Demo["lynn"];
+        var ticket = Desk.For(itsm, f.World).MfaReset(ada, requester: lynn.Key, verifiedBy: lynn.Key);
+        string[] reads = [$"/users/{ada.GraphId}/transitiveMemberOf", $"/users/{lynn.GraphId}/transitiveMemberOf"];
+
+        var (state, before, after) = await RunWithTheLeaseHeldUntilReadAsync(ticket, reads);
+
+        Assert.Equal(Outcome.Fulfilled, state.Outcome);
+        Assert.All(reads, read => Assert.Equal(1, after[read] - before[read]));
+    }
+
+    /// <summary>
+    /// Sends the ticket to a host whose lease requests wait until every one of <paramref name="reads"/> has reached the
+    /// directory (failing if they do not come within 30 s), then lets the run finish.
+    /// </summary>
+    private async Task<(TicketState State, Dictionary<string, int> Before, Dictionary<string, int> After)> RunWithTheLeaseHeldUntilReadAsync(DeskTicket ticket, string[] reads)
+    {
+        await using var host = await HostUnderTest.StartAsync(f.World, services: s => s.WrapTicketStore(inner => new HeldLease(inner)));
+        var lease = host.App.Services.GetRequiredService<HeldLease>();
+        var before = Count(reads);
+
+        var run = ticket.RunAsync(host);
+        try
+        {
+            await lease.Asked.WaitAsync(TimeSpan.FromSeconds(30));
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (reads.Any(read => Count(reads)[read] == before[read]))
+            {
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "Not read while the lease was being taken: " +
+                    string.Join(", ", reads.Where(read => Count(reads)[read] == before[read])));
+                await Task.Delay(10);
+            }
+
+            Assert.False(run.IsCompleted); // nothing but reads before the lease
+        }
+        finally
+        {
+            lease.Release();
+        }
+
+        return (await run, before, Count(reads));
+    }
+
+    /// <summary>Directory reads so far, by path (alone or inside a batch).</summary>
+    private Dictionary<string, int> Count(string[] reads) =>
+        reads.ToDictionary(read => read, read => f.World.Graph.Requests.Count(r => r.Method == "GET" && r.Path.EndsWith(read, StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>Holds every lease request of its host until released.</summary>
+    private sealed class HeldLease(ITicketStore inner) : DelegatingTicketStore(inner)
+    {
+        private readonly TaskCompletionSource _asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Asked => _asked.Task;
+
+        public void Release() => _released.TrySetResult();
+
+        public override async Task<LeaseAttempt> TryAcquireObservedAsync(TicketRef ticket, TicketState? observed, string owner, TimeSpan duration, CancellationToken cancellationToken)
+        {
+            await HoldAsync();
+            return await base.TryAcquireObservedAsync(ticket, observed, owner, duration, cancellationToken);
+        }
+
+        public override async Task<LeaseAttempt> TryAcquireAsync(TicketRef ticket, string owner, TimeSpan duration, CancellationToken cancellationToken)
+        {
+            await HoldAsync();
+            return await base.TryAcquireAsync(ticket, owner, duration, cancellationToken);
+        }
+
+        private Task HoldAsync()
+        {
+            _asked.TrySetResult();
+            return _released.Task;
+        }
+    }
+}
