@@ -76,7 +76,8 @@ public sealed class DirectoryLookups(IDirectory directory, IReadOnlyList<PersonK
 
         /// <summary>
         /// The rest of what <see cref="ContextBuilder"/> will read, by request type: the requester's memberships for
-        /// joiner, mover and leaver; the verifier's for an MFA reset; the target's direct ones for mover and leaver.
+        /// joiner, mover and leaver; the verifier's for an MFA reset; the target's direct ones for mover and leaver (a
+        /// leaver's target is the account with the ticket's employee number, where it has one).
         /// </summary>
         public override void Completed(TicketSnapshot snapshot)
         {
@@ -85,6 +86,18 @@ public sealed class DirectoryLookups(IDirectory directory, IReadOnlyList<PersonK
                 return; // skipped by the run: nothing to look up
             }
 
+            try
+            {
+                PrefetchRest(snapshot);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Best effort: whatever was not started here is read by the run itself.
+            }
+        }
+
+        private void PrefetchRest(TicketSnapshot snapshot)
+        {
             var requestedFor = snapshot.People.GetValueOrDefault(RequestFields.RequestedFor);
             PeopleKnown(requestedFor, snapshot.OpenedBy, [.. snapshot.Approvals.Where(a => a.State == ApprovalState.Approved)
                 .SelectMany(a => a.ActedBy is null ? [a.Approver] : new[] { a.Approver, a.ActedBy })]);
@@ -94,7 +107,13 @@ public sealed class DirectoryLookups(IDirectory directory, IReadOnlyList<PersonK
                 return;
             }
 
-            if (type is RequestType.Leaver or RequestType.Mover && requestedFor is not null)
+            var number = type == RequestType.Leaver ? snapshot.Fields.GetValueOrDefault(RequestFields.EmployeeNumber)?.Trim() : null;
+            if (!string.IsNullOrEmpty(number))
+            {
+                Observe(PrefetchMembershipsAsync(PersonKey.EmployeeId, number, MembershipScope.Direct));
+                Observe(PrefetchMembershipsAsync(PersonKey.EmployeeId, number, MembershipScope.Transitive));
+            }
+            else if (type is RequestType.Leaver or RequestType.Mover && requestedFor is not null)
             {
                 Observe(PrefetchMembershipsAsync(requestedFor, MembershipScope.Direct));
             }

@@ -161,8 +161,11 @@ public sealed class TicketProcessor
 
                 if (lease.Acquired && !readCounts)
                 {
+                    // The directory reads that read started go with it: the run reads again, from the directory as
+                    // it is under the lease.
                     Discard(early);
                     early = null;
+                    lookups = _contextBuilder.Lookups(item.System, cancellationToken);
                 }
             }
         }
