@@ -2,6 +2,7 @@ using System.Globalization;
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Fulfilment;
+using IamFulfillment.Core.Policy;
 using IamFulfillment.Core.Ports;
 using Microsoft.Extensions.Logging;
 
@@ -55,10 +56,14 @@ public sealed partial class GrantExpiry(
 
                 var operation = new RemoveMember(grant.GroupId, grant.UserId, grant.EntitlementId);
                 var result = await directory.ApplyAsync(operation, cancellationToken);
-                buffer.Add(AuditKinds.GrantExpired, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
-                    ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)), ("status", result.Status.ToString()), ("requestId", result.RequestId));
-                if (result.Succeeded)
+                if (!result.Succeeded)
                 {
+                    await TellNotRemovedAsync(grant, result, buffer, cancellationToken);
+                }
+                else
+                {
+                    buffer.Add(AuditKinds.GrantExpired, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
+                        ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)), ("status", result.Status.ToString()), ("requestId", result.RequestId));
                     await persons.RecordAsync(grant.UserId, [], [grant.GroupId], cancellationToken);
                     var system = systems.For(grant.Ticket.System);
                     var snapshot = await system.ReadAsync(grant.Ticket.Key, cancellationToken);
@@ -102,7 +107,44 @@ public sealed partial class GrantExpiry(
         return removed;
     }
 
+    /// <summary>
+    /// Access that should have ended is still there (the group became role-assignable or synchronised from
+    /// on-premises, the service's rights changed): people must know. The ticket gets an internal note and the trail an
+    /// event, once; the log says so at every sweep, which keeps trying and records the removal when it goes through.
+    /// The ticket stays as it is: reopening a finished request would have it decided again.
+    /// </summary>
+    private async Task TellNotRemovedAsync(GrantRecord grant, ChangeResult result, AuditBuffer buffer, CancellationToken cancellationToken)
+    {
+        LogNotRemoved(logger, grant.Ticket.ToString(), grant.GroupId, grant.UserId, result.Status.ToString());
+        var system = systems.For(grant.Ticket.System);
+        var snapshot = await system.ReadAsync(grant.Ticket.Key, cancellationToken);
+        var marker = $"[iamf:expiry-refused:{grant.GroupId}:{grant.Until.ToUnixTimeSeconds()}]";
+        if (await system.ShowsMarkerAsync(snapshot, marker, cancellationToken))
+        {
+            return; // told at an earlier sweep
+        }
+
+        await system.WriteBackAsync(snapshot, new WriteBack
+        {
+            Outcome = Outcome.Escalated,
+            InternalNote = $"ESCALATION — needs a person (queue: {QueueKinds.Privileged})\n" +
+                           $"The time-bound access to {grant.EntitlementId} granted by {snapshot.Number} ended on {grant.Until:yyyy-MM-dd}, " +
+                           $"but the service could not remove user {grant.UserId} from group {grant.GroupId}: {result.Status}" +
+                           $"{(string.IsNullOrWhiteSpace(result.Detail) ? "" : $" ({result.Detail})")}{(result.RequestId is null ? "" : $", Graph request-id {result.RequestId}")}.\n" +
+                           "The access is still there. Remove it by hand, or change what stops the service (its sweep keeps trying and notes here when the removal goes through).",
+            Marker = marker,
+            ChangeState = false,
+            Resume = true,
+        }, cancellationToken);
+        buffer.Add(AuditKinds.GrantExpired, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
+            ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)), ("status", result.Status.ToString()), ("requestId", result.RequestId),
+            ("detail", result.Detail), ("told", marker));
+    }
+
     private static TicketState Released(TicketState state) => state with { LeaseOwner = null, LeaseUntil = null };
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Expired grant of group {GroupId} to user {UserId} on ticket {Ticket} could not be removed ({Status}): a person must remove it; retried on the next sweep")]
+    private static partial void LogNotRemoved(ILogger logger, string ticket, string groupId, string userId, string status);
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Expiry of group {GroupId} on ticket {Ticket} failed ({Failure}); retried on the next sweep")]
     private static partial void LogFailed(ILogger logger, string ticket, string groupId, string failure);

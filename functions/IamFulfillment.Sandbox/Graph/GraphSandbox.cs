@@ -221,6 +221,15 @@ public sealed partial class GraphSandbox : IDisposable
         }
     }
 
+    /// <summary>Changes a group in place (made role-assignable, synchronised from on-premises, …).</summary>
+    public void UpdateGroup(string groupId, Action<SandboxGroup> change)
+    {
+        lock (_gate)
+        {
+            change(_groups.GetValueOrDefault(groupId) ?? throw new InvalidOperationException($"No group {groupId}."));
+        }
+    }
+
     // ---------------------------------------------------------------- reading state back
 
     public SandboxUser? User(string idOrUserPrincipalName)

@@ -74,6 +74,44 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
         Assert.Null(state.LeaseOwner);
     }
 
+    [Fact]
+    public async Task TimeBoundGrant_WhoseRemovalIsRefused_IsToldOnce_KeptTrying_AndRemovedOnceAllowed()
+    {
+        // The group became role-assignable after the grant: the service may no longer change its members.
+        await using var s = await ExpiryHost.StartAsync(f.World);
+        var ken = f.World.NewEmployee("Finance", "grace");
+        var ticket = Desk.Grant(ken, "finance-reports-read", endInDays: 1).ApprovedBy("grace");
+        Assert.Equal(Outcome.Fulfilled, (await ticket.RunAsync(s.Host)).Outcome);
+        var group = DemoOrganisation.Groups["finance-reports-read"];
+        var notesBefore = ticket.InternalNotes.Count;
+
+        f.World.Graph.UpdateGroup(group, g => g.IsAssignableToRole = true);
+        try
+        {
+            Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromDays(3)));
+            Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromMinutes(5)));
+        }
+        finally
+        {
+            f.World.Graph.UpdateGroup(group, g => g.IsAssignableToRole = false);
+        }
+
+        Assert.True(f.World.Holds(ken, "finance-reports-read"));
+        var told = Assert.Single(ticket.InternalNotes.Skip(notesBefore));
+        Text.Contains("ESCALATION — needs a person", told);
+        Text.Contains("could not remove", told);
+        Text.Contains("NotPermitted", told);
+        Assert.Equal(DeskStatus.Resolved, ticket.Status); // left as it was: not reopened to be decided again
+        var refused = (await s.Host.TrailAsync(ticket.Ref)).Where(e => e.Kind == AuditKinds.GrantExpired).ToList();
+        Assert.Equal("NotPermitted", Assert.Single(refused).Data["status"]);
+
+        Assert.Equal(1, await s.SweepAfterAsync(TimeSpan.FromMinutes(5)));
+        Assert.False(f.World.Holds(ken, "finance-reports-read"));
+        var trail = await s.Host.TrailAsync(ticket.Ref);
+        Assert.Equal(["NotPermitted", "Applied"], trail.Where(e => e.Kind == AuditKinds.GrantExpired).Select(e => e.Data["status"]));
+        Assert.Empty(AuditChain.Verify(trail));
+    }
+
     private ServiceNowDesk Desk => new(f.World);
 
     /// <summary>A host of its own (own tables, grant registry and clock), so moving its clock on days touches no other test.</summary>
