@@ -108,7 +108,7 @@ public sealed class TicketProcessor
         try
         {
             return new(item, ct => _contextBuilder.Lookups(item.System, ct),
-                (lookups, ct) => _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), ct),
+                (lookups, observed, ct) => _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(observed), ct),
                 ct => _store.GetAsync(item.Ticket, ct));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -137,11 +137,12 @@ public sealed class TicketProcessor
         // both start before the item is queued): that is the latency a requester waits for.
         // Retries and other queued work observe first, so a ticket just written is not read twice.
         var readStarted = readAhead ? ahead!.Started : TimeProvider.System.GetUtcNow(); // compared with the store's clock, not business time
-        var early = readAhead ? ahead!.Read : fresh ? _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), cancellationToken) : null;
+        var observing = readAhead ? ahead!.Observed : _store.GetAsync(item.Ticket, cancellationToken);
+        var early = readAhead ? ahead!.Read : fresh ? _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(observing), cancellationToken) : null;
         LeaseAttempt lease;
         try
         {
-            var observed = await (readAhead ? ahead!.Observed : _store.GetAsync(item.Ticket, cancellationToken));
+            var observed = await observing;
             if (observed is { LeaseOwner: { } other } && other != holder && observed.LeaseUntil > _time.GetUtcNow())
             {
                 lease = new LeaseAttempt(null, observed.LeaseUntil);
@@ -150,7 +151,7 @@ public sealed class TicketProcessor
             {
                 var leasing = _store.TryAcquireObservedAsync(item.Ticket, observed, holder, _options.LeaseDuration, cancellationToken);
                 var readCounts = early is null || WrittenBefore(observed, readStarted);
-                early ??= _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(), cancellationToken);
+                early ??= _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(observing), cancellationToken);
                 lease = await leasing;
                 if (!lease.Acquired && lease.BusyUntil is null)
                 {
@@ -313,7 +314,7 @@ public sealed class TicketProcessor
             TicketSnapshot snapshot;
             try
             {
-                snapshot = await (EarlyRead ?? system.ReadAsync(item.TicketKey, lookups.Prefetch(), ct));
+                snapshot = await (EarlyRead ?? system.ReadAsync(item.TicketKey, lookups.Prefetch(Task.FromResult<TicketState?>(_state)), ct));
             }
             catch (TicketNotFoundException)
             {
@@ -348,11 +349,8 @@ public sealed class TicketProcessor
                 return await SkipAsync($"the ticket is closed (state {snapshot.RawState})");
             }
 
-            var reopened = _state.Phase == RoundPhase.Completed && _state.Outcome is Outcome.Fulfilled or Outcome.Rejected;
-            var moved = _state.Phase == RoundPhase.Completed && !reopened && _state.WrittenState is { } written
-                        && !string.Equals(written, snapshot.RawState, StringComparison.Ordinal);
+            var (round, reopened, moved) = _state.RoundOf(snapshot);
             var reopenCount = _state.Reopened + (reopened || moved ? 1 : 0);
-            var round = Fingerprint.RoundId(snapshot, reopenCount);
             var now = p._time.GetUtcNow();
             if (round == _state.Round)
             {

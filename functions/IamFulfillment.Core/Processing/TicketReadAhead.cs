@@ -16,14 +16,15 @@ public sealed class TicketReadAhead : IDisposable
     private CancellationTokenRegistration _follow;
     private int _taken;
 
-    internal TicketReadAhead(WorkItem item, Func<CancellationToken, DirectoryLookups> lookups, Func<DirectoryLookups, CancellationToken, Task<TicketSnapshot>> read,
-        Func<CancellationToken, Task<TicketState?>> observe)
+    /// <param name="read">Reads the ticket; given the observation too, for the directory prefetch.</param>
+    internal TicketReadAhead(WorkItem item, Func<CancellationToken, DirectoryLookups> lookups,
+        Func<DirectoryLookups, Task<TicketState?>, CancellationToken, Task<TicketSnapshot>> read, Func<CancellationToken, Task<TicketState?>> observe)
     {
         Item = item;
         Started = TimeProvider.System.GetUtcNow(); // compared with the store's clock, not business time
         Lookups = lookups(_abandon.Token);
-        Read = read(Lookups, _abandon.Token);
         Observed = observe(_abandon.Token);
+        Read = read(Lookups, Observed, _abandon.Token);
     }
 
     internal WorkItem Item { get; }

@@ -69,4 +69,19 @@ public sealed record TicketState
 
     public long AuditSequence { get; init; }
     public string AuditHead { get; init; } = Audit.AuditChain.Genesis;
+
+    /// <summary>
+    /// The round a read of the ticket makes after this state: a new one when a person reopened a final outcome, or
+    /// moved the ticket's state since the service wrote it (both count as a reopen, part of the round id).
+    /// </summary>
+    public (string Round, bool Reopened, bool Moved) RoundOf(TicketSnapshot snapshot)
+    {
+        var reopened = Phase == RoundPhase.Completed && Outcome is Decisions.Outcome.Fulfilled or Decisions.Outcome.Rejected;
+        var moved = Phase == RoundPhase.Completed && !reopened && WrittenState is { } written
+                    && !string.Equals(written, snapshot.RawState, StringComparison.Ordinal);
+        return (Fingerprint.RoundId(snapshot, Reopened + (reopened || moved ? 1 : 0)), reopened, moved);
+    }
+
+    /// <summary>True when the ticket as read was decided already: a run skips it as a duplicate.</summary>
+    public bool Decided(TicketSnapshot snapshot) => Phase == RoundPhase.Completed && RoundOf(snapshot).Round == Round;
 }
