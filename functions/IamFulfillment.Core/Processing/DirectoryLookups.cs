@@ -44,12 +44,13 @@ public sealed class DirectoryLookups(IDirectory directory, IReadOnlyList<PersonK
 
     /// <summary>A read progress that starts the person lookups, and the target's memberships, as soon as the ticket names them.</summary>
     /// <param name="observed">
-    /// The ticket's state row as the run will see it, if being read alongside: a complete read of a ticket whose
+    /// The ticket's state row as the run will see it, if being read alongside (looked at when the read is complete, so
+    /// the read need not wait for that one to be sent): a complete read of a ticket whose
     /// current version was decided already (a comment on an open ticket) starts nothing more, as the run will skip it.
     /// </param>
-    public ReadProgress Prefetch(Task<TicketState?>? observed = null) => new PrefetchProgress(this, observed);
+    public ReadProgress Prefetch(Func<Task<TicketState?>?>? observed = null) => new PrefetchProgress(this, observed);
 
-    private sealed class PrefetchProgress(DirectoryLookups lookups, Task<TicketState?>? observed) : ReadProgress
+    private sealed class PrefetchProgress(DirectoryLookups lookups, Func<Task<TicketState?>?>? observed) : ReadProgress
     {
         public override void PeopleKnown(ItsmPerson? requestedFor, ItsmPerson? openedBy, IReadOnlyCollection<ItsmPerson> others)
         {
@@ -85,7 +86,7 @@ public sealed class DirectoryLookups(IDirectory directory, IReadOnlyList<PersonK
         /// </summary>
         public override void Completed(TicketSnapshot snapshot)
         {
-            if (snapshot.Status == TicketStatus.Closed || (observed is { IsCompletedSuccessfully: true, Result: { } state } && state.Decided(snapshot)))
+            if (snapshot.Status == TicketStatus.Closed || (observed?.Invoke() is { IsCompletedSuccessfully: true, Result: { } state } && state.Decided(snapshot)))
             {
                 return; // skipped by the run: nothing to look up
             }

@@ -137,12 +137,12 @@ public sealed class TicketProcessor
         // both start before the item is queued): that is the latency a requester waits for.
         // Retries and other queued work observe first, so a ticket just written is not read twice.
         var readStarted = readAhead ? ahead!.Started : TimeProvider.System.GetUtcNow(); // compared with the store's clock, not business time
-        var observing = readAhead ? ahead!.Observed : _store.GetAsync(item.Ticket, cancellationToken);
-        var early = readAhead ? ahead!.Read : fresh ? _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(observing), cancellationToken) : null;
+        Task<TicketState?>? observing = null;
+        var early = readAhead ? ahead!.Read : fresh ? _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(() => observing), cancellationToken) : null;
         LeaseAttempt lease;
         try
         {
-            var observed = await observing;
+            var observed = await (observing = readAhead ? ahead!.Observed : _store.GetAsync(item.Ticket, cancellationToken));
             if (observed is { LeaseOwner: { } other } && other != holder && observed.LeaseUntil > _time.GetUtcNow())
             {
                 lease = new LeaseAttempt(null, observed.LeaseUntil);
@@ -151,7 +151,7 @@ public sealed class TicketProcessor
             {
                 var leasing = _store.TryAcquireObservedAsync(item.Ticket, observed, holder, _options.LeaseDuration, cancellationToken);
                 var readCounts = early is null || WrittenBefore(observed, readStarted);
-                early ??= _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(observing), cancellationToken);
+                early ??= _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(() => observing), cancellationToken);
                 lease = await leasing;
                 if (!lease.Acquired && lease.BusyUntil is null)
                 {
@@ -314,7 +314,7 @@ public sealed class TicketProcessor
             TicketSnapshot snapshot;
             try
             {
-                snapshot = await (EarlyRead ?? system.ReadAsync(item.TicketKey, lookups.Prefetch(Task.FromResult<TicketState?>(_state)), ct));
+                snapshot = await (EarlyRead ?? system.ReadAsync(item.TicketKey, lookups.Prefetch(() => Task.FromResult<TicketState?>(_state)), ct));
             }
             catch (TicketNotFoundException)
             {

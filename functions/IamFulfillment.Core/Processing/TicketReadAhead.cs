@@ -18,13 +18,13 @@ public sealed class TicketReadAhead : IDisposable
 
     /// <param name="read">Reads the ticket; given the observation too, for the directory prefetch.</param>
     internal TicketReadAhead(WorkItem item, Func<CancellationToken, DirectoryLookups> lookups,
-        Func<DirectoryLookups, Task<TicketState?>, CancellationToken, Task<TicketSnapshot>> read, Func<CancellationToken, Task<TicketState?>> observe)
+        Func<DirectoryLookups, Func<Task<TicketState?>?>, CancellationToken, Task<TicketSnapshot>> read, Func<CancellationToken, Task<TicketState?>> observe)
     {
         Item = item;
         Started = TimeProvider.System.GetUtcNow(); // compared with the store's clock, not business time
         Lookups = lookups(_abandon.Token);
+        Read = read(Lookups, () => Observed, _abandon.Token); // sent first: the ticket read is what the requester waits for
         Observed = observe(_abandon.Token);
-        Read = read(Lookups, Observed, _abandon.Token);
     }
 
     internal WorkItem Item { get; }
