@@ -109,16 +109,26 @@ public sealed partial class GrantExpiry(
 
     /// <summary>
     /// Access that should have ended is still there (the group became role-assignable or synchronised from
-    /// on-premises, the service's rights changed): people must know. The ticket gets an internal note and the trail an
-    /// event, once; the log says so at every sweep, which keeps trying and records the removal when it goes through.
-    /// The ticket stays as it is: reopening a finished request would have it decided again.
+    /// on-premises, the service's rights changed): people must know. The trail gets an event and the ticket an internal
+    /// note, each once; the log says so at every sweep, which keeps trying and records the removal when it goes through.
+    /// The event is recorded before the ticket is written to, so a ticket that cannot be written leaves the refusal in
+    /// the trail all the same. The ticket stays as it is: reopening a finished request would have it decided again.
     /// </summary>
     private async Task TellNotRemovedAsync(GrantRecord grant, ChangeResult result, AuditBuffer buffer, CancellationToken cancellationToken)
     {
         LogNotRemoved(logger, grant.Ticket.ToString(), grant.GroupId, grant.UserId, result.Status.ToString());
+        var until = grant.Until.ToString("O", CultureInfo.InvariantCulture);
+        var marker = $"[iamf:expiry-refused:{grant.GroupId}:{grant.Until.ToUnixTimeSeconds()}]";
+        var recorded = (await store.ReadTrailAsync(grant.Ticket, cancellationToken)).Any(e => e.Kind == AuditKinds.GrantExpired
+            && e.Data.GetValueOrDefault("group") == grant.GroupId && e.Data.GetValueOrDefault("until") == until && e.Data.GetValueOrDefault("told") == marker);
+        if (!recorded)
+        {
+            buffer.Add(AuditKinds.GrantExpired, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
+                ("until", until), ("status", result.Status.ToString()), ("requestId", result.RequestId), ("detail", result.Detail), ("told", marker));
+        }
+
         var system = systems.For(grant.Ticket.System);
         var snapshot = await system.ReadAsync(grant.Ticket.Key, cancellationToken);
-        var marker = $"[iamf:expiry-refused:{grant.GroupId}:{grant.Until.ToUnixTimeSeconds()}]";
         if (await system.ShowsMarkerAsync(snapshot, marker, cancellationToken))
         {
             return; // told at an earlier sweep
@@ -136,9 +146,6 @@ public sealed partial class GrantExpiry(
             ChangeState = false,
             Resume = true,
         }, cancellationToken);
-        buffer.Add(AuditKinds.GrantExpired, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
-            ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)), ("status", result.Status.ToString()), ("requestId", result.RequestId),
-            ("detail", result.Detail), ("told", marker));
     }
 
     private static TicketState Released(TicketState state) => state with { LeaseOwner = null, LeaseUntil = null };

@@ -2,6 +2,7 @@ using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Processing;
 using IamFulfillment.EndToEnd.Tests.Infrastructure;
+using IamFulfillment.Sandbox;
 using IamFulfillment.Sandbox.Demo;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -110,6 +111,38 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
         var trail = await s.Host.TrailAsync(ticket.Ref);
         Assert.Equal(["NotPermitted", "Applied"], trail.Where(e => e.Kind == AuditKinds.GrantExpired).Select(e => e.Data["status"]));
         Assert.Empty(AuditChain.Verify(trail));
+    }
+
+    [Fact]
+    public async Task RefusedRemoval_WhoseNoteCannotBeWritten_IsInTheTrailAllTheSame_AndTheNoteFollowsOnce()
+    {
+        await using var s = await ExpiryHost.StartAsync(f.World);
+        var frances = f.World.NewEmployee("Finance", "grace");
+        var ticket = Desk.Grant(frances, "finance-reports-read", endInDays: 1).ApprovedBy("grace");
+        Assert.Equal(Outcome.Fulfilled, (await ticket.RunAsync(s.Host)).Outcome);
+        var group = DemoOrganisation.Groups["finance-reports-read"];
+        var notesBefore = ticket.InternalNotes.Count;
+
+        f.World.Graph.UpdateGroup(group, g => g.IsAssignableToRole = true);
+        try
+        {
+            f.World.ServiceNow.Faults.Enqueue(SandboxFaultKind.ServerError, "PATCH", "/sc_req_item/" + ticket.Ref.Key, times: 10);
+            await s.SweepAfterAsync(TimeSpan.FromDays(3));
+            Assert.Equal(notesBefore, ticket.InternalNotes.Count);
+            Assert.Single(await s.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.GrantExpired);
+
+            f.World.ServiceNow.Faults.Clear();
+            await s.SweepAfterAsync(TimeSpan.FromMinutes(5));
+        }
+        finally
+        {
+            f.World.ServiceNow.Faults.Clear();
+            f.World.Graph.UpdateGroup(group, g => g.IsAssignableToRole = false);
+        }
+
+        Text.Contains("could not remove", Assert.Single(ticket.InternalNotes.Skip(notesBefore)));
+        var refused = Assert.Single(await s.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.GrantExpired);
+        Assert.Equal("NotPermitted", refused.Data["status"]);
     }
 
     private ServiceNowDesk Desk => new(f.World);
