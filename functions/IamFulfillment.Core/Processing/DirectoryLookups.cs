@@ -86,13 +86,38 @@ public sealed class DirectoryLookups(IDirectory directory, IReadOnlyList<PersonK
         /// </summary>
         public override void Completed(TicketSnapshot snapshot)
         {
-            if (snapshot.Status == TicketStatus.Closed || (observed?.Invoke() is { IsCompletedSuccessfully: true, Result: { } state } && state.Decided(snapshot)))
+            if (snapshot.Status == TicketStatus.Closed)
             {
                 return; // skipped by the run: nothing to look up
             }
 
+            // The state row's read usually ends first; when it has not, the prefetch waits for it (the lease does too).
+            var observation = observed?.Invoke();
+            if (observation is { IsCompleted: false })
+            {
+                Observe(PrefetchAfterAsync(snapshot, observation));
+            }
+            else
+            {
+                PrefetchUnlessDecided(snapshot, observation);
+            }
+        }
+
+        private async Task PrefetchAfterAsync(TicketSnapshot snapshot, Task<TicketState?> observation)
+        {
+            await ((Task)observation).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // a failed read is the run's to meet
+            PrefetchUnlessDecided(snapshot, observation);
+        }
+
+        private void PrefetchUnlessDecided(TicketSnapshot snapshot, Task<TicketState?>? observation)
+        {
             try
             {
+                if (observation is { IsCompletedSuccessfully: true, Result: { } state } && state.Decided(snapshot))
+                {
+                    return; // decided already: the run skips it
+                }
+
                 PrefetchRest(snapshot);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
