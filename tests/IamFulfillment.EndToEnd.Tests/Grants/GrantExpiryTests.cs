@@ -81,21 +81,14 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
         // The group became role-assignable after the grant: the service may no longer change its members.
         await using var s = await ExpiryHost.StartAsync(f.World);
         var ken = f.World.NewEmployee("Finance", "grace");
-        var ticket = Desk.Grant(ken, "finance-reports-read", endInDays: 1).ApprovedBy("grace");
-        Assert.Equal(Outcome.Fulfilled, (await ticket.RunAsync(s.Host)).Outcome);
-        var group = DemoOrganisation.Groups["finance-reports-read"];
+        var ticket = await FulfilledTimeBoundGrantAsync(s, ken);
         var notesBefore = ticket.InternalNotes.Count;
 
-        f.World.Graph.UpdateGroup(group, g => g.IsAssignableToRole = true);
-        try
+        await WhileRoleAssignableAsync(async () =>
         {
             Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromDays(3)));
             Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromMinutes(5)));
-        }
-        finally
-        {
-            f.World.Graph.UpdateGroup(group, g => g.IsAssignableToRole = false);
-        }
+        });
 
         Assert.True(f.World.Holds(ken, "finance-reports-read"));
         var told = Assert.Single(ticket.InternalNotes.Skip(notesBefore));
@@ -118,27 +111,18 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
     {
         await using var s = await ExpiryHost.StartAsync(f.World);
         var frances = f.World.NewEmployee("Finance", "grace");
-        var ticket = Desk.Grant(frances, "finance-reports-read", endInDays: 1).ApprovedBy("grace");
-        Assert.Equal(Outcome.Fulfilled, (await ticket.RunAsync(s.Host)).Outcome);
-        var group = DemoOrganisation.Groups["finance-reports-read"];
+        var ticket = await FulfilledTimeBoundGrantAsync(s, frances);
         var notesBefore = ticket.InternalNotes.Count;
 
-        f.World.Graph.UpdateGroup(group, g => g.IsAssignableToRole = true);
-        try
+        await WhileRoleAssignableAsync(async () =>
         {
             f.World.ServiceNow.Faults.Enqueue(SandboxFaultKind.ServerError, "PATCH", "/sc_req_item/" + ticket.Ref.Key, times: 10);
             await s.SweepAfterAsync(TimeSpan.FromDays(3));
+            f.World.ServiceNow.Faults.Clear();
             Assert.Equal(notesBefore, ticket.InternalNotes.Count);
             Assert.Single(await s.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.GrantExpired);
-
-            f.World.ServiceNow.Faults.Clear();
             await s.SweepAfterAsync(TimeSpan.FromMinutes(5));
-        }
-        finally
-        {
-            f.World.ServiceNow.Faults.Clear();
-            f.World.Graph.UpdateGroup(group, g => g.IsAssignableToRole = false);
-        }
+        });
 
         Text.Contains("could not remove", Assert.Single(ticket.InternalNotes.Skip(notesBefore)));
         var refused = Assert.Single(await s.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.GrantExpired);
@@ -146,6 +130,33 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
     }
 
     private ServiceNowDesk Desk => new(f.World);
+
+    /// <summary>A grant of finance-reports-read ending tomorrow, fulfilled by the expiry host.</summary>
+    private async Task<ServiceNowTicket> FulfilledTimeBoundGrantAsync(ExpiryHost s, DemoPerson person)
+    {
+        var ticket = Desk.Grant(person, "finance-reports-read", endInDays: 1).ApprovedBy("grace");
+        Assert.Equal(Outcome.Fulfilled, (await ticket.RunAsync(s.Host)).Outcome);
+        return ticket;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="sweeps"/> while finance-reports-read is role-assignable (the service may no longer change its
+    /// members), then makes it assignable again and clears any ServiceNow faults left, also when an assertion failed.
+    /// </summary>
+    private async Task WhileRoleAssignableAsync(Func<Task> sweeps)
+    {
+        var group = DemoOrganisation.Groups["finance-reports-read"];
+        f.World.Graph.UpdateGroup(group, g => g.IsAssignableToRole = true);
+        try
+        {
+            await sweeps();
+        }
+        finally
+        {
+            f.World.ServiceNow.Faults.Clear();
+            f.World.Graph.UpdateGroup(group, g => g.IsAssignableToRole = false);
+        }
+    }
 
     /// <summary>A host of its own (own tables, grant registry and clock), so moving its clock on days touches no other test.</summary>
     private sealed class ExpiryHost : IAsyncDisposable
