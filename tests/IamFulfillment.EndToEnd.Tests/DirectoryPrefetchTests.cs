@@ -1,4 +1,3 @@
-using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Ports;
@@ -46,23 +45,6 @@ public sealed class DirectoryPrefetchTests(DemoWorld f) : IClassFixture<DemoWorl
         Assert.Equal(RoundPhase.Completed, state.Phase);
         Assert.All(reads[..2], read => Assert.Equal(1, after[read] - before[read]));
         Assert.Equal(before[reads[2]], after[reads[2]]);
-    }
-
-    [Fact]
-    public async Task JiraDeliveryThatChangesNothing_OnAnOpenTicket_ReadsNothingFromTheDirectory()
-    {
-        // The first run asks for the missing verification (the ticket stays open); a second delivery with nothing
-        // changed (say, a comment) is skipped by the run, and the read's prefetch sees that from the state row.
-        var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
-        var ticket = Desk.For(Itsm.Jira, f.World).MfaReset(ada, verifiedBy: null);
-        Assert.Equal(Outcome.NeedsInfo, (await ticket.RunAsync(f.Host)).Outcome);
-        f.World.Jira!.AddComment(ticket.Number, f.Demo["lynn"].JiraAccountId, "Any news on this one?");
-        var before = f.World.Graph.Requests.Count;
-
-        await ticket.RunAsync(f.Host);
-
-        Assert.Contains(await f.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.Skipped);
-        Assert.DoesNotContain(f.World.Graph.Requests.Skip(before), r => r.Method == "GET");
     }
 
     /// <summary>
