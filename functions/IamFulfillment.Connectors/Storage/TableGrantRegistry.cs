@@ -10,7 +10,8 @@ namespace IamFulfillment.Connectors.Storage;
 /// <summary>
 /// Time-bound grants, in one partition <c>grants</c> with two kinds of row:
 /// <list type="bullet">
-/// <item><c>due|{Until as UTC ticks, 19 digits}|{ticket}|{group}|{user}</c>: sorted by expiry, so <see cref="DueAsync"/> is one range query;</item>
+/// <item><c>due|{Until (or RetryAt, once an attempt failed) as UTC ticks, 19 digits}|{ticket}|{group}|{user}</c>: sorted by
+/// when it is due, so <see cref="DueAsync"/> is one range query;</item>
 /// <item><c>key|{ticket}|{group}|{user}</c>: the current expiry of that grant, so recording it again with another end date
 /// moves its due row (in the same transaction) instead of leaving the old one to remove access early.</item>
 /// </list>
@@ -38,7 +39,7 @@ public sealed class TableGrantRegistry(TableClient table, ILogger<TableGrantRegi
             {
                 var previous = ToGrant(index.Value!);
                 actions.Add(new(TableTransactionActionType.UpdateReplace, ToEntity(indexKey, grant), index.Value!.ETag));
-                if (previous.Until.UtcTicks != grant.Until.UtcTicks
+                if (DueRowKey(previous) != DueRowKey(grant)
                     && (await table.GetEntityIfExistsAsync<TableEntity>(Partition, DueRowKey(previous), ["RowKey"], cancellationToken)).HasValue)
                 {
                     actions.Add(new(TableTransactionActionType.Delete, new TableEntity(Partition, DueRowKey(previous)), ETag.All));
@@ -76,6 +77,41 @@ public sealed class TableGrantRegistry(TableClient table, ILogger<TableGrantRegi
         }
 
         return due;
+    }
+
+    public async Task PostponeAsync(GrantRecord grant, DateTimeOffset retryAt, CancellationToken cancellationToken)
+    {
+        var postponed = grant with { Attempts = grant.Attempts + 1, RetryAt = retryAt };
+        if (DueRowKey(postponed) == DueRowKey(grant))
+        {
+            return;
+        }
+
+        var index = await table.GetEntityIfExistsAsync<TableEntity>(Partition, IndexRowKey(grant), cancellationToken: cancellationToken);
+        var actions = new List<TableTransactionAction>
+        {
+            new(TableTransactionActionType.Delete, new TableEntity(Partition, DueRowKey(grant)), ETag.All),
+            new(TableTransactionActionType.Add, ToEntity(DueRowKey(postponed), postponed)),
+        };
+        if (index.HasValue)
+        {
+            if (ToGrant(index.Value!) is var current && (current.Until.UtcTicks != grant.Until.UtcTicks || current.RetryAt != grant.RetryAt))
+            {
+                return; // recorded again meanwhile: its due row was moved with it
+            }
+
+            actions.Add(new(TableTransactionActionType.UpdateReplace, ToEntity(IndexRowKey(grant), postponed), index.Value!.ETag));
+        }
+
+        try
+        {
+            await table.SubmitTransactionAsync(actions, cancellationToken);
+            logger.GrantChanged($"postponed to {retryAt:O} after {postponed.Attempts} failed attempt(s)", grant.Ticket.ToString(), grant.GroupId, grant.UserId, grant.Until);
+        }
+        catch (TableTransactionFailedException ex) when (ex.Status is 404 or 409 or 412)
+        {
+            // Completed, recorded again or postponed by another sweep meanwhile: the next sweep reads it as it is now.
+        }
     }
 
     /// <summary>The index rows of one group and user: a filtered read of the grants partition.</summary>
@@ -117,7 +153,7 @@ public sealed class TableGrantRegistry(TableClient table, ILogger<TableGrantRegi
         }
     }
 
-    internal static string DueRowKey(GrantRecord grant) => $"due|{Ticks(grant.Until.UtcTicks)}|{Identity(grant)}";
+    internal static string DueRowKey(GrantRecord grant) => $"due|{Ticks((grant.RetryAt ?? grant.Until).UtcTicks)}|{Identity(grant)}";
 
     internal static string IndexRowKey(GrantRecord grant) => $"key|{Identity(grant)}";
 
@@ -126,16 +162,27 @@ public sealed class TableGrantRegistry(TableClient table, ILogger<TableGrantRegi
 
     private static string Ticks(long ticks) => ticks.ToString("D19", CultureInfo.InvariantCulture);
 
-    private static TableEntity ToEntity(string rowKey, GrantRecord grant) => new(Partition, rowKey)
+    private static TableEntity ToEntity(string rowKey, GrantRecord grant)
     {
-        ["System"] = grant.Ticket.System.ToString(),
-        ["TicketKey"] = grant.Ticket.Key,
-        ["EntitlementId"] = grant.EntitlementId,
-        ["GroupId"] = grant.GroupId,
-        ["UserId"] = grant.UserId,
-        ["Until"] = grant.Until.ToUniversalTime(),
-        ["UntilTicks"] = grant.Until.UtcTicks,
-    };
+        var entity = new TableEntity(Partition, rowKey)
+        {
+            ["System"] = grant.Ticket.System.ToString(),
+            ["TicketKey"] = grant.Ticket.Key,
+            ["EntitlementId"] = grant.EntitlementId,
+            ["GroupId"] = grant.GroupId,
+            ["UserId"] = grant.UserId,
+            ["Until"] = grant.Until.ToUniversalTime(),
+            ["UntilTicks"] = grant.Until.UtcTicks,
+        };
+        if (grant.RetryAt is { } retryAt)
+        {
+            entity["Attempts"] = grant.Attempts;
+            entity["RetryAt"] = retryAt.ToUniversalTime();
+            entity["RetryAtTicks"] = retryAt.UtcTicks;
+        }
+
+        return entity;
+    }
 
     private static GrantRecord ToGrant(TableEntity entity)
     {
@@ -147,6 +194,8 @@ public sealed class TableGrantRegistry(TableClient table, ILogger<TableGrantRegi
             entity.GetString("EntitlementId") ?? "",
             entity.GetString("GroupId") ?? "",
             entity.GetString("UserId") ?? "",
-            new DateTimeOffset(entity.GetInt64("UntilTicks") ?? entity.GetDateTimeOffset("Until")!.Value.UtcTicks, TimeSpan.Zero));
+            new DateTimeOffset(entity.GetInt64("UntilTicks") ?? entity.GetDateTimeOffset("Until")!.Value.UtcTicks, TimeSpan.Zero),
+            entity.GetInt32("Attempts") ?? 0,
+            entity.GetInt64("RetryAtTicks") is { } retryAt ? new DateTimeOffset(retryAt, TimeSpan.Zero) : null);
     }
 }

@@ -124,7 +124,15 @@ public interface IGrantRegistry
 {
     Task RecordAsync(GrantRecord grant, CancellationToken cancellationToken);
 
+    /// <summary>The grants due by <paramref name="now"/> (their end, or the retry a failed attempt set), soonest first.</summary>
     Task<IReadOnlyList<GrantRecord>> DueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// An attempt to end <paramref name="grant"/> failed: it is due again at <paramref name="retryAt"/> (its end date
+    /// stays), so grants that keep failing do not hold up those behind them. Nothing happens when the grant was
+    /// recorded again or completed meanwhile.
+    /// </summary>
+    Task PostponeAsync(GrantRecord grant, DateTimeOffset retryAt, CancellationToken cancellationToken);
 
     /// <summary>Every recorded, not yet completed grant of <paramref name="groupId"/> to <paramref name="userId"/> (any ticket).</summary>
     Task<IReadOnlyList<GrantRecord>> ActiveAsync(string groupId, string userId, CancellationToken cancellationToken);
@@ -132,7 +140,9 @@ public interface IGrantRegistry
     Task CompleteAsync(GrantRecord grant, CancellationToken cancellationToken);
 }
 
-public sealed record GrantRecord(TicketRef Ticket, string EntitlementId, string GroupId, string UserId, DateTimeOffset Until);
+/// <param name="Attempts">Failed attempts to end it so far.</param>
+/// <param name="RetryAt">When it is due again after the last failed attempt; null while none failed.</param>
+public sealed record GrantRecord(TicketRef Ticket, string EntitlementId, string GroupId, string UserId, DateTimeOffset Until, int Attempts = 0, DateTimeOffset? RetryAt = null);
 
 /// <summary>
 /// Per-person records of this service: which groups it granted (a mover's old set, SoD against grants the

@@ -59,6 +59,7 @@ public sealed partial class GrantExpiry(
                 if (!result.Succeeded)
                 {
                     await TellNotRemovedAsync(grant, result, buffer, cancellationToken);
+                    await registry.PostponeAsync(grant, RetryAt(grant), cancellationToken);
                 }
                 else
                 {
@@ -91,7 +92,16 @@ public sealed partial class GrantExpiry(
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                LogFailed(logger, grant.Ticket.ToString(), grant.GroupId, TicketProcessor.Describe(ex));
+                LogFailed(logger, grant.Ticket.ToString(), grant.GroupId, TicketProcessor.Describe(ex), RetryAt(grant));
+                try
+                {
+                    await registry.PostponeAsync(grant, RetryAt(grant), CancellationToken.None);
+                }
+                catch (Exception)
+                {
+                    // Then it stays due and the next sweep tries it again.
+                }
+
                 try
                 {
                     // With the events a failed save put back: the removal is recorded even when its first save failed.
@@ -110,13 +120,14 @@ public sealed partial class GrantExpiry(
     /// <summary>
     /// Access that should have ended is still there (the group became role-assignable or synchronised from
     /// on-premises, the service's rights changed): people must know. The trail gets an event and the ticket an internal
-    /// note, each once; the log says so at every sweep, which keeps trying and records the removal when it goes through.
+    /// note, each once; the log says so at every attempt. The sweep keeps trying, less and less often (see <see cref="RetryAt"/>),
+    /// and records the removal when it goes through.
     /// The event is recorded before the ticket is written to, so a ticket that cannot be written leaves the refusal in
     /// the trail all the same. The ticket stays as it is: reopening a finished request would have it decided again.
     /// </summary>
     private async Task TellNotRemovedAsync(GrantRecord grant, ChangeResult result, AuditBuffer buffer, CancellationToken cancellationToken)
     {
-        LogNotRemoved(logger, grant.Ticket.ToString(), grant.GroupId, grant.UserId, result.Status.ToString());
+        LogNotRemoved(logger, grant.Ticket.ToString(), grant.GroupId, grant.UserId, result.Status.ToString(), RetryAt(grant));
         var until = grant.Until.ToString("O", CultureInfo.InvariantCulture);
         var marker = $"[iamf:expiry-refused:{grant.GroupId}:{grant.Until.ToUnixTimeSeconds()}]";
         var recorded = (await store.ReadTrailAsync(grant.Ticket, cancellationToken)).Any(e => e.Kind == AuditKinds.GrantExpired
@@ -150,9 +161,17 @@ public sealed partial class GrantExpiry(
 
     private static TicketState Released(TicketState state) => state with { LeaseOwner = null, LeaseUntil = null };
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Expired grant of group {GroupId} to user {UserId} on ticket {Ticket} could not be removed ({Status}): a person must remove it; retried on the next sweep")]
-    private static partial void LogNotRemoved(ILogger logger, string ticket, string groupId, string userId, string status);
+    /// <summary>
+    /// When a grant whose removal failed is tried again: 15 minutes after the first failure, doubling up to a day. A grant
+    /// that keeps failing (a refused removal, a ticket deleted from the ITSM) is postponed, so it cannot hold up the
+    /// expiries behind it, which a sweep takes soonest first and only so many at a time.
+    /// </summary>
+    private DateTimeOffset RetryAt(GrantRecord grant) =>
+        time.GetUtcNow() + TimeSpan.FromMinutes(Math.Min(15 * Math.Pow(2, Math.Min(grant.Attempts, 16)), 24 * 60));
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Expiry of group {GroupId} on ticket {Ticket} failed ({Failure}); retried on the next sweep")]
-    private static partial void LogFailed(ILogger logger, string ticket, string groupId, string failure);
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Expired grant of group {GroupId} to user {UserId} on ticket {Ticket} could not be removed ({Status}): a person must remove it; tried again at {RetryAt:O}")]
+    private static partial void LogNotRemoved(ILogger logger, string ticket, string groupId, string userId, string status, DateTimeOffset retryAt);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Expiry of group {GroupId} on ticket {Ticket} failed ({Failure}); tried again at {RetryAt:O}")]
+    private static partial void LogFailed(ILogger logger, string ticket, string groupId, string failure, DateTimeOffset retryAt);
 }

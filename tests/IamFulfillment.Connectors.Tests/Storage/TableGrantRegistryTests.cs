@@ -82,6 +82,62 @@ public sealed class TableGrantRegistryTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Postpone_MakesTheGrantDueAtTheRetry_BehindTheOthers_AndCompleteStillEndsIt()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var grants = scope.Get<IGrantRegistry>();
+        var failing = Grant("user-failing", Now.AddDays(-2));
+        var next = Grant("user-next", Now.AddHours(-1));
+        await grants.RecordAsync(failing, CancellationToken.None);
+        await grants.RecordAsync(next, CancellationToken.None);
+
+        await grants.PostponeAsync(failing, Now.AddMinutes(15), CancellationToken.None);
+
+        Assert.Equal([next], await grants.DueAsync(Now, 1, CancellationToken.None));
+        var postponed = failing with { Attempts = 1, RetryAt = Now.AddMinutes(15) };
+        Assert.Equal([next, postponed], await grants.DueAsync(Now.AddMinutes(15), 10, CancellationToken.None));
+
+        // Read back, it is postponed again from where it is; the end date stays what was granted.
+        await grants.PostponeAsync(postponed, Now.AddMinutes(45), CancellationToken.None);
+        var again = Assert.Single(await grants.DueAsync(Now.AddHours(1), 10, CancellationToken.None), g => g.UserId == "user-failing");
+        Assert.Equal((2, Now.AddMinutes(45), failing.Until), (again.Attempts, again.RetryAt, again.Until));
+
+        await grants.CompleteAsync(again, CancellationToken.None);
+        await grants.CompleteAsync(next, CancellationToken.None);
+        Assert.Empty(scope.RawTable(t => t.Grants).Query<TableEntity>());
+    }
+
+    [Fact]
+    public async Task Postpone_OfAGrantRecordedAgainMeanwhile_LeavesTheNewRecordAsItIs()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var grants = scope.Get<IGrantRegistry>();
+        var original = Grant("user-1", Now.AddHours(-1));
+        var extended = original with { Until = Now.AddDays(30) };
+        await grants.RecordAsync(original, CancellationToken.None);
+        await grants.RecordAsync(extended, CancellationToken.None);
+
+        await grants.PostponeAsync(original, Now.AddMinutes(15), CancellationToken.None);
+
+        Assert.Empty(await grants.DueAsync(Now.AddDays(1), 10, CancellationToken.None));
+        Assert.Equal([extended], await grants.DueAsync(Now.AddDays(31), 10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Record_OfAPostponedGrantWithTheSameEndDate_MakesItDueAtItsEndAgain_InOneRow()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var grants = scope.Get<IGrantRegistry>();
+        var grant = Grant("user-1", Now.AddHours(-1));
+        await grants.RecordAsync(grant, CancellationToken.None);
+        await grants.PostponeAsync(grant, Now.AddMinutes(15), CancellationToken.None);
+
+        await grants.RecordAsync(grant, CancellationToken.None);
+
+        Assert.Equal([grant], await grants.DueAsync(Now.AddDays(1), 10, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Record_IdsWithCharactersKeysForbid_RoundTrip()
     {
         await using var scope = await StorageScope.CreateAsync(azurite);

@@ -87,7 +87,7 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
         await WhileRoleAssignableAsync(async () =>
         {
             Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromDays(3)));
-            Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromMinutes(5)));
+            Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromMinutes(16))); // tried again 15 minutes after the first refusal
         });
 
         Assert.True(f.World.Holds(ken, "finance-reports-read"));
@@ -99,7 +99,8 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
         var refused = (await s.Host.TrailAsync(ticket.Ref)).Where(e => e.Kind == AuditKinds.GrantExpired).ToList();
         Assert.Equal("NotPermitted", Assert.Single(refused).Data["status"]);
 
-        Assert.Equal(1, await s.SweepAfterAsync(TimeSpan.FromMinutes(5)));
+        Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromMinutes(25))); // then after 30 minutes: not yet
+        Assert.Equal(1, await s.SweepAfterAsync(TimeSpan.FromMinutes(6)));
         Assert.False(f.World.Holds(ken, "finance-reports-read"));
         var trail = await s.Host.TrailAsync(ticket.Ref);
         Assert.Equal(["NotPermitted", "Applied"], trail.Where(e => e.Kind == AuditKinds.GrantExpired).Select(e => e.Data["status"]));
@@ -121,12 +122,35 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
             f.World.ServiceNow.Faults.Clear();
             Assert.Equal(notesBefore, ticket.InternalNotes.Count);
             Assert.Single(await s.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.GrantExpired);
-            await s.SweepAfterAsync(TimeSpan.FromMinutes(5));
+            await s.SweepAfterAsync(TimeSpan.FromMinutes(16));
         });
 
         Text.Contains("could not remove", Assert.Single(ticket.InternalNotes.Skip(notesBefore)));
         var refused = Assert.Single(await s.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.GrantExpired);
         Assert.Equal("NotPermitted", refused.Data["status"]);
+    }
+
+    [Fact]
+    public async Task GrantsWhoseRemovalKeepsBeingRefused_DoNotHoldUpTheExpiriesBehindThem()
+    {
+        // A sweep takes the soonest due grants, so many at a time: a refused one that stayed first would be taken again
+        // at every sweep, and a full sweep of them would keep every later expiry from ever happening.
+        await using var s = await ExpiryHost.StartAsync(f.World);
+        var ida = f.World.NewEmployee("Finance", "grace");
+        var refused = await FulfilledTimeBoundGrantAsync(s, ida);
+        var later = Desk.Grant(ida, "engineering-wiki", endInDays: 2).ApprovedBy("grace");
+        Assert.Equal(Outcome.Fulfilled, (await later.RunAsync(s.Host)).Outcome);
+
+        await WhileRoleAssignableAsync(async () =>
+        {
+            Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromDays(3), max: 1));
+            Assert.Equal(1, await s.SweepAfterAsync(TimeSpan.FromMinutes(5), max: 1));
+        });
+
+        Assert.False(f.World.Holds(ida, "engineering-wiki"));
+        Assert.True(f.World.Holds(ida, "finance-reports-read"));
+        Assert.Single(await s.Host.TrailAsync(refused.Ref), e => e.Kind == AuditKinds.GrantExpired);
+        Assert.Contains(await s.Host.TrailAsync(later.Ref), e => e.Kind == AuditKinds.GrantExpired && e.Data["status"] == "Applied");
     }
 
     private ServiceNowDesk Desk => new(f.World);
@@ -173,11 +197,11 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
             return new ExpiryHost(await HostUnderTest.StartAsync(world, clock: clock, services: services), clock);
         }
 
-        /// <summary>Moves the host's clock on by <paramref name="later"/> and runs one expiry sweep; returns the grants it removed.</summary>
-        public Task<int> SweepAfterAsync(TimeSpan later)
+        /// <summary>Moves the host's clock on by <paramref name="later"/> and runs one expiry sweep of up to <paramref name="max"/> grants; returns the grants it removed.</summary>
+        public Task<int> SweepAfterAsync(TimeSpan later, int max = 100)
         {
             _clock.Advance(later);
-            return Host.App.Services.GetRequiredService<GrantExpiry>().SweepAsync(100, CancellationToken.None);
+            return Host.App.Services.GetRequiredService<GrantExpiry>().SweepAsync(max, CancellationToken.None);
         }
 
         public ValueTask DisposeAsync() => Host.DisposeAsync();
