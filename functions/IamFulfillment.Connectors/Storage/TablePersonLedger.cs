@@ -78,14 +78,7 @@ public sealed class TablePersonLedger(TableClient table, TimeProvider time) : IP
 
     public async Task ReleaseAsync(PersonLock personLock, CancellationToken cancellationToken)
     {
-        await UpdateAsync(personLock.PersonId, entity =>
-        {
-            if (entity.GetString("LockOwner") == personLock.Owner)
-            {
-                entity["LockOwner"] = null;
-                entity["LockedUntil"] = null;
-            }
-        }, cancellationToken);
+        await UpdateAsync(personLock.PersonId, entity => Unlock(entity, personLock), cancellationToken);
     }
 
     public async Task<IReadOnlyList<string>> GrantedAsync(string personId, CancellationToken cancellationToken)
@@ -98,12 +91,33 @@ public sealed class TablePersonLedger(TableClient table, TimeProvider time) : IP
     /// Removing access from someone this service never granted anything to changes nothing, so no row is created for
     /// them: a bulk leaver event would otherwise write one row per leaver only to record an empty list.
     /// </remarks>
-    public Task RecordAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, CancellationToken cancellationToken) =>
-        UpdateAsync(personId, entity =>
+    public Task RecordAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, CancellationToken cancellationToken, PersonLock? releasing = null)
+    {
+        if (releasing is not null && releasing.PersonId != personId)
+        {
+            throw new ArgumentException($"The lock released with a record must be the same person's (got {releasing.PersonId} for {personId}).", nameof(releasing));
+        }
+
+        return UpdateAsync(personId, entity =>
         {
             var granted = Granted(entity).Union(added, StringComparer.OrdinalIgnoreCase).Except(removed, StringComparer.OrdinalIgnoreCase).ToList();
             entity["Granted"] = JsonSerializer.Serialize(granted, StorageJson.Options);
+            if (releasing is not null)
+            {
+                Unlock(entity, releasing);
+            }
         }, cancellationToken, createRow: added.Count > 0);
+    }
+
+    /// <summary>Clears the lock if it is still <paramref name="personLock"/>'s (an expired one may have been taken over).</summary>
+    private static void Unlock(TableEntity entity, PersonLock personLock)
+    {
+        if (entity.GetString("LockOwner") == personLock.Owner)
+        {
+            entity["LockOwner"] = null;
+            entity["LockedUntil"] = null;
+        }
+    }
 
     /// <summary>Creates the row with the lock taken, while <paramref name="reading"/> runs; null if the row exists.</summary>
     private async Task<PersonLock?> TryCreateLockedAsync(string personId, string partition, string owner, TimeSpan duration, Task<TableEntity?> reading, CancellationToken cancellationToken)

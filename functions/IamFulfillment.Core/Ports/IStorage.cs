@@ -161,7 +161,11 @@ public interface IPersonLedger
     /// <summary>Groups this service granted to the person and has not removed since.</summary>
     Task<IReadOnlyList<string>> GrantedAsync(string personId, CancellationToken cancellationToken);
 
-    Task RecordAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, CancellationToken cancellationToken);
+    /// <summary>
+    /// Records groups granted to and removed from the person; with <paramref name="releasing"/> (this person's lock, held
+    /// by the caller), the same write releases it, so a ticket's last write to the row is one round trip, not two.
+    /// </summary>
+    Task RecordAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, CancellationToken cancellationToken, PersonLock? releasing = null);
 }
 
 public sealed record PersonLock(string PersonId, string Owner, string ETag, IReadOnlyList<string> Granted);

@@ -301,6 +301,9 @@ public sealed class TicketProcessor
         /// <summary>This run's record of the write-back is saved or on its way (see <see cref="RecordWritingBackAsync"/>).</summary>
         private bool _recording;
 
+        /// <summary>The target's lock while this run holds it.</summary>
+        private PersonLock? _personLock;
+
         /// <summary>The ticket read started while the lease was taken (valid under it), if any.</summary>
         public Task<TicketSnapshot>? EarlyRead { get; init; }
 
@@ -426,16 +429,16 @@ public sealed class TicketProcessor
                 throw;
             }
 
-            var personLock = locking is null ? null : await locking;
+            _personLock = locking is null ? null : await locking;
             if (locking is not null)
             {
-                if (personLock is null)
+                if (_personLock is null)
                 {
                     await SaveReleasedAsync();
                     return await p.DeferAsync(item, "another ticket for the same person is being decided", ct);
                 }
 
-                ctx = WithOwnGrants(ctx, personLock.PersonId, personLock.Granted);
+                ctx = WithOwnGrants(ctx, _personLock.PersonId, _personLock.Granted);
             }
 
             try
@@ -444,9 +447,10 @@ public sealed class TicketProcessor
             }
             finally
             {
-                if (personLock is not null)
+                // Unless the record of the person's grants released it already.
+                if (_personLock is { } held)
                 {
-                    await p._persons.ReleaseAsync(personLock, CancellationToken.None);
+                    await p._persons.ReleaseAsync(held, CancellationToken.None);
                 }
             }
         }
@@ -543,7 +547,18 @@ public sealed class TicketProcessor
             }
 
             var bookkeeping = RecordGrantsAsync(ctx, decision, executed);
-            var receipt = await system.WriteBackAsync(snapshot, writeBack, ct);
+            WriteBackReceipt receipt;
+            try
+            {
+                receipt = await system.WriteBackAsync(snapshot, writeBack, ct);
+            }
+            catch
+            {
+                // Awaited so the person's lock is not released twice at once; the write-back's failure is what is reported.
+                await bookkeeping.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                throw;
+            }
+
             await bookkeeping;
             _buffer.Add(AuditKinds.WriteBack, ("outcome", decision.Outcome.ToString()), ("dryRun", decision.DryRun ? "true" : null),
                 ("state", receipt.StateWritten), ("queue", writeBack.Queue?.Id), ("marker", marker));
@@ -912,10 +927,21 @@ public sealed class TicketProcessor
 
             if ((added.Count > 0 || removed.Count > 0) && ctx.Target?.User is { } target)
             {
-                work.Add(p._persons.RecordAsync(target.Id, added.Select(a => a.GroupId).ToList(), removed.Select(r => r.GroupId).ToList(), ct));
+                // The decision and its changes are made: the lock goes with the record (one write to the row, not two).
+                var releasing = _personLock?.PersonId == target.Id ? _personLock : null;
+                work.Add(RecordPersonAsync(target.Id, added.Select(a => a.GroupId).ToList(), removed.Select(r => r.GroupId).ToList(), releasing));
             }
 
             await Task.WhenAll(work);
+        }
+
+        private async Task RecordPersonAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, PersonLock? releasing)
+        {
+            await p._persons.RecordAsync(personId, added, removed, ct, releasing);
+            if (releasing is not null)
+            {
+                _personLock = null;
+            }
         }
 
         private async Task<ProcessResult> SkipAsync(string why)

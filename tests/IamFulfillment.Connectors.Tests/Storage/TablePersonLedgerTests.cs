@@ -26,6 +26,22 @@ public sealed class TablePersonLedgerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Record_ReleasingTheLock_RecordsTheGroupsAndFreesThePerson_InOneWrite()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var requests = new RequestMethods();
+        var ledger = new TablePersonLedger(scope.CountedTable(t => t.Persons, requests), scope.Time);
+        var held = await ledger.TryLockAsync(Person, "worker-a", TimeSpan.FromMinutes(1), CancellationToken.None);
+        var before = requests.Sent.Count;
+
+        await ledger.RecordAsync(Person, ["g1"], [], CancellationToken.None, releasing: held);
+
+        Assert.Equal(["PUT"], requests.Sent.Skip(before));
+        var next = await scope.Get<IPersonLedger>().TryLockAsync(Person, "worker-b", TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.Equal(["g1"], next!.Granted);
+    }
+
+    [Fact]
     public async Task Lock_ConcurrentWorkers_OnlyOneGetsIt()
     {
         await using var scope = await StorageScope.CreateAsync(azurite);
