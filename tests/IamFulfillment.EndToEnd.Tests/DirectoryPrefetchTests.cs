@@ -1,3 +1,4 @@
+using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Ports;
@@ -45,6 +46,45 @@ public sealed class DirectoryPrefetchTests(DemoWorld f) : IClassFixture<DemoWorl
         Assert.Equal(RoundPhase.Completed, state.Phase);
         Assert.All(reads[..2], read => Assert.Equal(1, after[read] - before[read]));
         Assert.Equal(before[reads[2]], after[reads[2]]);
+    }
+
+    [Fact]
+    public async Task JiraDeliveryThatChangesNothing_OnAnOpenTicket_LooksUpNoOneInTheDirectory()
+    {
+        // The first run asks for the missing verification (the ticket stays open); a second delivery with nothing
+        // changed (say, a comment) is skipped by the run, and the read's prefetch sees that from the state row.
+        var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
+        var ticket = Desk.For(Itsm.Jira, f.World).MfaReset(ada, verifiedBy: null);
+        Assert.Equal(Outcome.NeedsInfo, (await ticket.RunAsync(f.Host)).Outcome);
+        f.World.Jira!.AddComment(ticket.Number, f.Demo["lynn"].JiraAccountId, "Any news on this one?");
+
+        // The first run's reads that its decision did not wait for (an approver's look-up) may still be on their way
+        // on a loaded machine: counted from when the directory has been quiet for a while.
+        var before = await QuietDirectoryAsync();
+        await ticket.RunAsync(f.Host);
+
+        Assert.Contains(await f.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.Skipped);
+        Assert.DoesNotContain(f.World.Graph.Requests.Skip(before), r => r.Method == "GET" && r.Path.Contains("/users", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Waits until no directory request has come for half a second; returns how many came so far.</summary>
+    private async Task<int> QuietDirectoryAsync()
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        var count = f.World.Graph.Requests.Count;
+        while (waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(500);
+            var now = f.World.Graph.Requests.Count;
+            if (now == count)
+            {
+                return count;
+            }
+
+            count = now;
+        }
+
+        throw new TimeoutException("The directory never went quiet.");
     }
 
     /// <summary>
