@@ -143,11 +143,29 @@ public sealed partial class QueueConsumerService(
         var current = message;
         var keepAlive = Task.Run(async () =>
         {
-            // Renew at half the visibility timeout so a long ticket is not handed to a second worker.
+            // Renew at half the visibility timeout so a long ticket is not handed to a second worker. A renewal that
+            // fails (storage briefly unreachable) is tried again sooner, while the message is still hidden; only a
+            // message that is gone (or taken over after its visibility ran out) ends the renewals.
+            var wait = visibility / 2;
             while (!renewal.Token.IsCancellationRequested)
             {
-                await Task.Delay(visibility / 2, renewal.Token);
-                current = await source.ExtendAsync(current, visibility, renewal.Token);
+                await Task.Delay(wait, renewal.Token);
+                try
+                {
+                    current = await source.ExtendAsync(current, visibility, renewal.Token);
+                    wait = visibility / 2;
+                }
+                catch (Exception ex) when (!renewal.Token.IsCancellationRequested)
+                {
+                    var gone = ex is Azure.RequestFailedException { Status: 404 or 400 };
+                    LogExtendFailed(logger, message.MessageId, item.Ticket.ToString(), ex.GetType().Name, gone);
+                    if (gone)
+                    {
+                        return;
+                    }
+
+                    wait = visibility / 8;
+                }
             }
         }, renewal.Token);
 
@@ -222,6 +240,9 @@ public sealed partial class QueueConsumerService(
 
     [LoggerMessage(EventId = 5005, Level = LogLevel.Warning, Message = "Queue message {MessageId} could not be made visible again ({Error}); it reappears after its visibility timeout")]
     private static partial void LogReleaseFailed(ILogger logger, string messageId, string error);
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "Queue message {MessageId} for {Ticket} could not be kept hidden ({Error}; message gone: {Gone}); the ticket's lease still keeps a second worker from acting on it")]
+    private static partial void LogExtendFailed(ILogger logger, string messageId, string ticket, string error, bool gone);
 
     [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Queue message {MessageId} could not be deleted ({Error}); it will reappear and be skipped")]
     private static partial void LogDeleteFailed(ILogger logger, string messageId, string error);
