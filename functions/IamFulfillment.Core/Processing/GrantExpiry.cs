@@ -2,6 +2,7 @@ using System.Globalization;
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Fulfilment;
+using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Policy;
 using IamFulfillment.Core.Ports;
 using Microsoft.Extensions.Logging;
@@ -41,9 +42,24 @@ public sealed partial class GrantExpiry(
             buffer.Round = state.Round;
             try
             {
+                var active = await registry.ActiveAsync(grant.GroupId, grant.UserId, cancellationToken);
+
+                // Read before the lease was taken: another sweep (another instance) may have ended or postponed it since,
+                // or the ticket recorded it again with another end date. Only the grant as registered now is acted on.
+                var current = active.FirstOrDefault(g => g.Ticket == grant.Ticket);
+                if (current is null || current.Until != grant.Until || current.RetryAt != grant.RetryAt)
+                {
+                    if (current is null)
+                    {
+                        await registry.CompleteAsync(grant, cancellationToken); // ended meanwhile: a due row left behind goes too
+                    }
+
+                    await buffer.SaveAsync(store, Released(state), cancellationToken);
+                    continue;
+                }
+
                 // Another ticket may grant the same group to the same person for longer: then this one just ends.
-                var others = (await registry.ActiveAsync(grant.GroupId, grant.UserId, cancellationToken))
-                    .Where(g => g.Ticket != grant.Ticket && g.Until > time.GetUtcNow()).ToList();
+                var others = active.Where(g => g.Ticket != grant.Ticket && g.Until > time.GetUtcNow()).ToList();
                 if (others.Count > 0)
                 {
                     buffer.Add(AuditKinds.GrantExpired, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
@@ -54,8 +70,10 @@ public sealed partial class GrantExpiry(
                     continue;
                 }
 
-                var operation = new RemoveMember(grant.GroupId, grant.UserId, grant.EntitlementId);
-                var result = await directory.ApplyAsync(operation, cancellationToken);
+                // A retry after the removal went through but the ticket could not be told only tells it: removing again
+                // could take away the same group granted since (by a ticket without an end date).
+                var earlier = grant.Attempts > 0 ? await RemovedEarlierAsync(grant, cancellationToken) : null;
+                var result = earlier ?? await directory.ApplyAsync(new RemoveMember(grant.GroupId, grant.UserId, grant.EntitlementId), cancellationToken);
                 if (!result.Succeeded)
                 {
                     await TellNotRemovedAsync(grant, result, buffer, cancellationToken);
@@ -63,13 +81,28 @@ public sealed partial class GrantExpiry(
                 }
                 else
                 {
-                    buffer.Add(AuditKinds.GrantExpired, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
-                        ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)), ("status", result.Status.ToString()), ("requestId", result.RequestId));
-                    await persons.RecordAsync(grant.UserId, [], [grant.GroupId], cancellationToken);
+                    if (earlier is null)
+                    {
+                        buffer.Add(AuditKinds.GrantExpired, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
+                            ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)), ("status", result.Status.ToString()), ("requestId", result.RequestId));
+                        await persons.RecordAsync(grant.UserId, [], [grant.GroupId], cancellationToken);
+                    }
+
                     var system = systems.For(grant.Ticket.System);
-                    var snapshot = await system.ReadAsync(grant.Ticket.Key, cancellationToken);
+                    TicketSnapshot? snapshot;
+                    try
+                    {
+                        snapshot = await system.ReadAsync(grant.Ticket.Key, cancellationToken);
+                    }
+                    catch (TicketNotFoundException)
+                    {
+                        // Deleted from the ITSM: the removal stands in the trail; there is no one to tell.
+                        LogTicketGone(logger, grant.Ticket.ToString(), grant.GroupId);
+                        snapshot = null;
+                    }
+
                     var marker = $"[iamf:expiry:{grant.GroupId}:{grant.Until.ToUnixTimeSeconds()}]";
-                    if (!await system.ShowsMarkerAsync(snapshot, marker, cancellationToken))
+                    if (snapshot is not null && !await system.ShowsMarkerAsync(snapshot, marker, cancellationToken))
                     {
                         await system.WriteBackAsync(snapshot, new WriteBack
                         {
@@ -161,6 +194,18 @@ public sealed partial class GrantExpiry(
 
     private static TicketState Released(TicketState state) => state with { LeaseOwner = null, LeaseUntil = null };
 
+    /// <summary>The removal an earlier attempt made and recorded in the ticket's trail (a refusal does not count), if any.</summary>
+    private async Task<ChangeResult?> RemovedEarlierAsync(GrantRecord grant, CancellationToken cancellationToken)
+    {
+        var until = grant.Until.ToString("O", CultureInfo.InvariantCulture);
+        var removal = (await store.ReadTrailAsync(grant.Ticket, cancellationToken)).LastOrDefault(e => e.Kind == AuditKinds.GrantExpired
+            && e.Data.GetValueOrDefault("group") == grant.GroupId && e.Data.GetValueOrDefault("until") == until
+            && !e.Data.ContainsKey("told") && e.Data.GetValueOrDefault("status") != "kept");
+        return removal is null ? null : new ChangeResult(
+            Enum.TryParse<ChangeStatus>(removal.Data.GetValueOrDefault("status"), out var status) ? status : ChangeStatus.Applied,
+            removal.Data.GetValueOrDefault("requestId"), "removed by an earlier attempt");
+    }
+
     /// <summary>
     /// When a grant whose removal failed is tried again: 15 minutes after the first failure, doubling up to a day. A grant
     /// that keeps failing (a refused removal, a ticket deleted from the ITSM) is postponed, so it cannot hold up the
@@ -171,6 +216,9 @@ public sealed partial class GrantExpiry(
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Expired grant of group {GroupId} to user {UserId} on ticket {Ticket} could not be removed ({Status}): a person must remove it; tried again at {RetryAt:O}")]
     private static partial void LogNotRemoved(ILogger logger, string ticket, string groupId, string userId, string status, DateTimeOffset retryAt);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Expired grant of group {GroupId} was removed, but its ticket {Ticket} no longer exists in the ITSM: recorded in the trail only")]
+    private static partial void LogTicketGone(ILogger logger, string ticket, string groupId);
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Expiry of group {GroupId} on ticket {Ticket} failed ({Failure}); tried again at {RetryAt:O}")]
     private static partial void LogFailed(ILogger logger, string ticket, string groupId, string failure, DateTimeOffset retryAt);

@@ -1,5 +1,7 @@
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
+using IamFulfillment.Core.Model;
+using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
 using IamFulfillment.EndToEnd.Tests.Infrastructure;
 using IamFulfillment.Sandbox;
@@ -151,6 +153,95 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
         Assert.True(f.World.Holds(ida, "finance-reports-read"));
         Assert.Single(await s.Host.TrailAsync(refused.Ref), e => e.Kind == AuditKinds.GrantExpired);
         Assert.Contains(await s.Host.TrailAsync(later.Ref), e => e.Kind == AuditKinds.GrantExpired && e.Data["status"] == "Applied");
+    }
+
+    [Fact]
+    public async Task RemovalWhoseTicketCouldNotBeTold_IsNotMadeAgain_WhenRetried_ButTheTicketIsToldThen()
+    {
+        // The first sweep removes the access but cannot write to the ticket; meanwhile the person is made a member of the
+        // group again (granted since, by a person or another ticket). The retry tells the ticket and leaves that alone.
+        await using var s = await ExpiryHost.StartAsync(f.World);
+        var joan = f.World.NewEmployee("Finance", "grace");
+        var ticket = await FulfilledTimeBoundGrantAsync(s, joan);
+        try
+        {
+            f.World.ServiceNow.Faults.Enqueue(SandboxFaultKind.ServerError, "PATCH", "/sc_req_item/" + ticket.Ref.Key, times: 10);
+            Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromDays(3)));
+        }
+        finally
+        {
+            f.World.ServiceNow.Faults.Clear();
+        }
+
+        Assert.False(f.World.Holds(joan, "finance-reports-read"));
+        f.World.Graph.AddMember(DemoOrganisation.Groups["finance-reports-read"], joan.GraphId);
+
+        Assert.Equal(1, await s.SweepAfterAsync(TimeSpan.FromMinutes(16)));
+
+        Assert.True(f.World.Holds(joan, "finance-reports-read"));
+        Text.Contains("was removed", ticket.CustomerComments[^1]);
+        Assert.Single(await s.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.GrantExpired);
+        Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromDays(2))); // ended: not tried again
+    }
+
+    [Fact]
+    public async Task TimeBoundGrant_WhoseTicketWasDeletedFromTheItsm_IsRemoved_AndEnds()
+    {
+        await using var s = await ExpiryHost.StartAsync(f.World);
+        var kurt = f.World.NewEmployee("Finance", "grace");
+        var ticket = await FulfilledTimeBoundGrantAsync(s, kurt);
+        Assert.True(f.World.ServiceNow.Tables.Delete("sc_req_item", ticket.Ref.Key));
+
+        Assert.Equal(1, await s.SweepAfterAsync(TimeSpan.FromDays(3)));
+
+        Assert.False(f.World.Holds(kurt, "finance-reports-read"));
+        Assert.Contains(await s.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.GrantExpired && e.Data["status"] == "Applied");
+        Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromDays(2)));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Grant_PostponedOrEndedByAnotherSweep_AfterThisSweepReadIt_IsLeftAlone(bool ended)
+    {
+        // Two instances sweep the same registry: between this sweep's read of the due grants and its lease on the
+        // ticket, the other one tried the grant (its removal refused, so postponed) or ended it.
+        await using var s = await ExpiryHost.StartAsync(f.World, services => services.WrapTicketStore(inner => new BeforeLease(inner)));
+        var lily = f.World.NewEmployee("Finance", "grace");
+        var ticket = await FulfilledTimeBoundGrantAsync(s, lily);
+        var registry = s.Host.App.Services.GetRequiredService<IGrantRegistry>();
+        s.Host.App.Services.GetRequiredService<BeforeLease>().BeforeNext(async () =>
+        {
+            var grant = Assert.Single(await registry.ActiveAsync(DemoOrganisation.Groups["finance-reports-read"], lily.GraphId, CancellationToken.None));
+            await (ended ? registry.CompleteAsync(grant, CancellationToken.None) : registry.PostponeAsync(grant, grant.Until.AddDays(10), CancellationToken.None));
+        });
+
+        Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromDays(3)));
+
+        Assert.True(f.World.Holds(lily, "finance-reports-read"));
+        Assert.DoesNotContain(await s.Host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.GrantExpired);
+        // As the other sweep left it: ended, or due once, at its retry (not postponed again by this one).
+        var left = (await registry.DueAsync(DateTimeOffset.UtcNow.AddYears(1), 100, CancellationToken.None)).Where(g => g.UserId == lily.GraphId).ToList();
+        Assert.Equal(ended ? 0 : 1, left.Count);
+        Assert.All(left, g => Assert.Equal((1, g.Until.AddDays(10)), (g.Attempts, g.RetryAt!.Value)));
+    }
+
+    /// <summary>Runs an action once, before the next lease is taken (as another sweep would act in between).</summary>
+    private sealed class BeforeLease(ITicketStore inner) : DelegatingTicketStore(inner)
+    {
+        public void BeforeNext(Func<Task> action) => _once = action;
+
+        public override async Task<LeaseAttempt> TryAcquireAsync(TicketRef ticket, string owner, TimeSpan duration, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Exchange(ref _once, null) is { } once)
+            {
+                await once();
+            }
+
+            return await base.TryAcquireAsync(ticket, owner, duration, cancellationToken);
+        }
+
+        private Func<Task>? _once;
     }
 
     private ServiceNowDesk Desk => new(f.World);
