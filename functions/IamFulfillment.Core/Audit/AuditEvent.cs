@@ -61,6 +61,9 @@ public static class AuditKinds
     public const string Failure = "processing.failure";
     public const string Scheduled = "processing.scheduled";
     public const string GrantExpired = "grant.expired";
+
+    /// <summary>A time-bound grant of access the person already held with no end date: nothing is removed at its end.</summary>
+    public const string GrantHeldWithoutEnd = "grant.held-without-end";
     public const string BrakeEngaged = "safety-brake.engaged";
 }
 

@@ -301,6 +301,9 @@ public sealed class TicketProcessor
         /// <summary>This run's record of the write-back is saved or on its way (see <see cref="RecordWritingBackAsync"/>).</summary>
         private bool _recording;
 
+        /// <summary>The round the leased state was in, and the steps earlier runs of it finished or started.</summary>
+        private readonly (string? Round, HashSet<string> Steps) _earlier = (leased.Round, leased.StepsDone.Concat(leased.StepsInFlight).ToHashSet(StringComparer.Ordinal));
+
         /// <summary>The target's lock while this run holds it.</summary>
         private PersonLock? _personLock;
 
@@ -499,6 +502,7 @@ public sealed class TicketProcessor
             if (decision.Plan is { } plan && !decision.DryRun)
             {
                 decision = await ExecuteAsync(plan, decision, executed, round, early);
+                decision = await LeaveHeldAccessAsync(decision, executed);
             }
             else if (early is not null)
             {
@@ -920,7 +924,10 @@ public sealed class TicketProcessor
             var added = executed.Where(s => s.Result.Succeeded).Select(s => s.Operation).OfType<AddMember>().ToList();
             var removed = executed.Where(s => s.Result.Succeeded).Select(s => s.Operation).OfType<RemoveMember>().ToList();
             var work = new List<Task>();
-            foreach (var grant in plan.Grants.Where(g => added.Any(a => a.GroupId == g.GroupId)))
+
+            // Also a grant whose member add an earlier run of this round made (and this one skipped): its expiry must
+            // be on record all the same.
+            foreach (var grant in plan.Grants.Where(g => added.Any(a => a.GroupId == g.GroupId) || _state.StepsDone.Contains(new AddMember(g.GroupId, g.UserId, g.EntitlementId).StepId)))
             {
                 work.Add(p._grants.RecordAsync(new GrantRecord(item.Ticket, grant.EntitlementId, grant.GroupId, grant.UserId, grant.Until), ct));
             }
@@ -933,6 +940,36 @@ public sealed class TicketProcessor
             }
 
             await Task.WhenAll(work);
+        }
+
+        /// <summary>
+        /// A time-bound grant of access the person already held (the add changed nothing, and not because an earlier
+        /// run of this ticket made it) with no end date on record: removing it at the end date would take away access
+        /// nobody asked to end, so it is left as it is and the write-back says so. Held through another time-bound
+        /// grant, it is recorded as usual (an extension: the later end date keeps it).
+        /// </summary>
+        private async Task<Decision> LeaveHeldAccessAsync(Decision decision, IReadOnlyList<ExecutedStep> executed)
+        {
+            if (decision.Plan is not { Grants.Count: > 0 } plan)
+            {
+                return decision;
+            }
+
+            var ours = _earlier.Round == _state.Round ? _earlier.Steps : [];
+            var held = new List<TimeBoundGrant>();
+            foreach (var grant in plan.Grants)
+            {
+                var step = new AddMember(grant.GroupId, grant.UserId, grant.EntitlementId).StepId;
+                if (executed.FirstOrDefault(s => s.Operation.StepId == step) is { Result.Status: ChangeStatus.NoOp } && !ours.Contains(step)
+                    && (await p._grants.ActiveAsync(grant.GroupId, grant.UserId, ct)).Count == 0)
+                {
+                    held.Add(grant);
+                    _buffer.Add(AuditKinds.GrantHeldWithoutEnd, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
+                        ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)));
+                }
+            }
+
+            return held.Count == 0 ? decision : decision with { Plan = plan.WithGrants([.. plan.Grants.Except(held)]) };
         }
 
         private async Task RecordPersonAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, PersonLock? releasing)

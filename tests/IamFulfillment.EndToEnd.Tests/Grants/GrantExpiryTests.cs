@@ -53,6 +53,27 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
     }
 
     [Fact]
+    public async Task TimeBoundRequest_ForAccessAlreadyHeldWithNoEndDate_LeavesItAsItIs_AndSaysSo()
+    {
+        // Held before the ticket (birthright, or granted for good): the request changes nothing, so its end date must
+        // not take away access nobody asked to end.
+        await using var s = await ExpiryHost.StartAsync(f.World);
+        var mona = f.World.NewEmployee("Finance", "grace");
+        f.World.Graph.AddMember(DemoOrganisation.Groups["finance-reports-read"], mona.GraphId);
+        var ticket = Desk.Grant(mona, "finance-reports-read", endInDays: 1).ApprovedBy("grace");
+        Assert.Equal(Outcome.Fulfilled, (await ticket.RunAsync(s.Host)).Outcome);
+
+        Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromDays(3)));
+
+        Assert.True(f.World.Holds(mona, "finance-reports-read"));
+        Text.Contains("already had access", ticket.CustomerComments[^1]);
+        Text.Contains("left as it is", ticket.CustomerComments[^1]);
+        var trail = await s.Host.TrailAsync(ticket.Ref);
+        Assert.Contains(trail, e => e.Kind == AuditKinds.GrantHeldWithoutEnd && e.Data["group"] == DemoOrganisation.Groups["finance-reports-read"]);
+        Assert.DoesNotContain(trail, e => e.Kind == AuditKinds.GrantExpired);
+    }
+
+    [Fact]
     public async Task TimeBoundGrant_WhoseRecordFailsToSave_KeepsTheRemovalInTheTrail()
     {
         // The removal is made and the ticket told, then storage refuses the save that records it: the save after the
