@@ -91,22 +91,25 @@ public sealed class TablePersonLedger(TableClient table, TimeProvider time) : IP
     /// Removing access from someone this service never granted anything to changes nothing, so no row is created for
     /// them: a bulk leaver event would otherwise write one row per leaver only to record an empty list.
     /// </remarks>
-    public Task RecordAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, CancellationToken cancellationToken, PersonLock? releasing = null)
+    public async Task<IReadOnlyList<string>> RecordAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, CancellationToken cancellationToken, PersonLock? releasing = null)
     {
         if (releasing is not null && releasing.PersonId != personId)
         {
             throw new ArgumentException($"The lock released with a record must be the same person's (got {releasing.PersonId} for {personId}).", nameof(releasing));
         }
 
-        return UpdateAsync(personId, entity =>
+        IReadOnlyList<string> before = [];
+        await UpdateAsync(personId, entity =>
         {
-            var granted = Granted(entity).Union(added, StringComparer.OrdinalIgnoreCase).Except(removed, StringComparer.OrdinalIgnoreCase).ToList();
+            before = Granted(entity); // as the write that goes through found it
+            var granted = before.Union(added, StringComparer.OrdinalIgnoreCase).Except(removed, StringComparer.OrdinalIgnoreCase).ToList();
             entity["Granted"] = JsonSerializer.Serialize(granted, StorageJson.Options);
             if (releasing is not null)
             {
                 Unlock(entity, releasing);
             }
         }, cancellationToken, createRow: added.Count > 0);
+        return before;
     }
 
     /// <summary>Clears the lock if it is still <paramref name="personLock"/>'s (an expired one may have been taken over).</summary>

@@ -164,8 +164,9 @@ public interface IPersonLedger
     /// <summary>
     /// Records groups granted to and removed from the person; with <paramref name="releasing"/> (this person's lock, held
     /// by the caller), the same write releases it, so a ticket's last write to the row is one round trip, not two.
+    /// Returns the groups recorded as granted before this change.
     /// </summary>
-    Task RecordAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, CancellationToken cancellationToken, PersonLock? releasing = null);
+    Task<IReadOnlyList<string>> RecordAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, CancellationToken cancellationToken, PersonLock? releasing = null);
 }
 
 public sealed record PersonLock(string PersonId, string Owner, string ETag, IReadOnlyList<string> Granted);

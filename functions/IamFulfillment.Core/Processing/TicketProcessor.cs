@@ -934,9 +934,16 @@ public sealed class TicketProcessor
 
             if ((added.Count > 0 || removed.Count > 0) && ctx.Target?.User is { } target)
             {
+                // An expiry on record no longer applies to access granted again with no end date (held already, so the
+                // add changed nothing), nor to access removed: it would take away what is held for good, or a later grant.
+                var timeBound = plan.Grants.Select(g => g.GroupId).ToHashSet(StringComparer.OrdinalIgnoreCase);
+                var ended = executed.Where(s => s.Result.Status == ChangeStatus.NoOp).Select(s => s.Operation).OfType<AddMember>()
+                    .Where(a => !timeBound.Contains(a.GroupId)).Select(a => (a.GroupId, Reason: "granted again with no end date"))
+                    .Concat(removed.Select(r => (r.GroupId, Reason: "removed"))).ToList();
+
                 // The decision and its changes are made: the lock goes with the record (one write to the row, not two).
                 var releasing = _personLock?.PersonId == target.Id ? _personLock : null;
-                work.Add(RecordPersonAsync(target.Id, added.Select(a => a.GroupId).ToList(), removed.Select(r => r.GroupId).ToList(), releasing));
+                work.Add(RecordPersonAsync(target.Id, added.Select(a => a.GroupId).ToList(), removed.Select(r => r.GroupId).ToList(), releasing, ended));
             }
 
             await Task.WhenAll(work);
@@ -972,12 +979,24 @@ public sealed class TicketProcessor
             return held.Count == 0 ? decision : decision with { Plan = plan.WithGrants([.. plan.Grants.Except(held)]) };
         }
 
-        private async Task RecordPersonAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, PersonLock? releasing)
+        /// <param name="ended">Groups whose expiries on record no longer apply, and why; looked up only where this service granted the group before (an expiry is recorded only for a grant of its own).</param>
+        private async Task RecordPersonAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, PersonLock? releasing,
+            IReadOnlyList<(string GroupId, string Reason)> ended)
         {
-            await p._persons.RecordAsync(personId, added, removed, ct, releasing);
+            var before = await p._persons.RecordAsync(personId, added, removed, ct, releasing);
             if (releasing is not null)
             {
                 _personLock = null;
+            }
+
+            foreach (var (groupId, reason) in ended.Where(e => before.Contains(e.GroupId, StringComparer.OrdinalIgnoreCase)))
+            {
+                foreach (var grant in await p._grants.ActiveAsync(groupId, personId, ct))
+                {
+                    await p._grants.CompleteAsync(grant, ct);
+                    _buffer.Add(AuditKinds.GrantEndLifted, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
+                        ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)), ("grantedBy", grant.Ticket.ToString()), ("reason", reason));
+                }
             }
         }
 

@@ -74,6 +74,42 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
     }
 
     [Fact]
+    public async Task TimeBoundGrant_GrantedAgainWithNoEndDate_IsNoLongerRemovedAtItsEnd()
+    {
+        await using var s = await ExpiryHost.StartAsync(f.World);
+        var nils = f.World.NewEmployee("Finance", "grace");
+        var temporary = Desk.Grant(nils, "engineering-wiki", endInDays: 1).ApprovedBy("grace");
+        var forGood = Desk.Grant(nils, "engineering-wiki").ApprovedBy("grace");
+        Assert.Equal(Outcome.Fulfilled, (await temporary.RunAsync(s.Host)).Outcome);
+        Assert.Equal(Outcome.Fulfilled, (await forGood.RunAsync(s.Host)).Outcome);
+
+        Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromDays(3)));
+
+        Assert.True(f.World.Holds(nils, "engineering-wiki"));
+        var lifted = Assert.Single(await s.Host.TrailAsync(forGood.Ref), e => e.Kind == AuditKinds.GrantEndLifted);
+        Assert.Equal(temporary.Ref.ToString(), lifted.Data["grantedBy"]);
+    }
+
+    [Fact]
+    public async Task TimeBoundGrant_RemovedByATicket_HasNoExpiryLeft_ThatCouldTakeAwayALaterGrant()
+    {
+        await using var s = await ExpiryHost.StartAsync(f.World);
+        var olga = f.World.NewEmployee("Finance", "grace");
+        var temporary = await FulfilledTimeBoundGrantAsync(s, olga);
+        var self = f.Demo.Everyone.Single(p => p.ServiceNowSysId == olga.ServiceNowSysId).Key;
+        var removal = Desk.FileItem(DemoRequest.AccessRemoval, olga, self, new() { [RequestFields.Entitlements] = "finance-reports-read" });
+        Assert.Equal(Outcome.Fulfilled, (await removal.RunAsync(s.Host)).Outcome);
+
+        // Granted again since, outside this service or by a ticket with no end date: the old expiry must not end it.
+        f.World.Graph.AddMember(DemoOrganisation.Groups["finance-reports-read"], olga.GraphId);
+        Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromDays(3)));
+
+        Assert.True(f.World.Holds(olga, "finance-reports-read"));
+        var ended = Assert.Single(await s.Host.TrailAsync(removal.Ref), e => e.Kind == AuditKinds.GrantEndLifted);
+        Assert.Equal((temporary.Ref.ToString(), "removed"), (ended.Data["grantedBy"], ended.Data["reason"]));
+    }
+
+    [Fact]
     public async Task TimeBoundGrant_WhoseRecordFailsToSave_KeepsTheRemovalInTheTrail()
     {
         // The removal is made and the ticket told, then storage refuses the save that records it: the save after the
