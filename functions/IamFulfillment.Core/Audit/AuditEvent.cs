@@ -62,10 +62,7 @@ public static class AuditKinds
     public const string Scheduled = "processing.scheduled";
     public const string GrantExpired = "grant.expired";
 
-    /// <summary>A time-bound grant of access the person already held with no end date: nothing is removed at its end.</summary>
-    public const string GrantHeldWithoutEnd = "grant.held-without-end";
-
-    /// <summary>A time-bound grant's expiry no longer applies: the access was granted again with no end date, or removed.</summary>
+    /// <summary>A time-bound grant's expiry no longer applies: the access was granted again with no end date.</summary>
     public const string GrantEndLifted = "grant.end-lifted";
     public const string BrakeEngaged = "safety-brake.engaged";
 }

@@ -85,8 +85,10 @@ public sealed partial class GrantExpiry(
                     {
                         buffer.Add(AuditKinds.GrantExpired, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
                             ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)), ("status", result.Status.ToString()), ("requestId", result.RequestId));
-                        await persons.RecordAsync(grant.UserId, [], [grant.GroupId], cancellationToken);
                     }
+
+                    // Also after an earlier removal: its attempt may have failed before this record (which is idempotent).
+                    await persons.RecordAsync(grant.UserId, [], [grant.GroupId], cancellationToken);
 
                     var system = systems.For(grant.Ticket.System);
                     TicketSnapshot? snapshot;

@@ -301,9 +301,6 @@ public sealed class TicketProcessor
         /// <summary>This run's record of the write-back is saved or on its way (see <see cref="RecordWritingBackAsync"/>).</summary>
         private bool _recording;
 
-        /// <summary>The round the leased state was in, and the steps earlier runs of it finished or started.</summary>
-        private readonly (string? Round, HashSet<string> Steps) _earlier = (leased.Round, leased.StepsDone.Concat(leased.StepsInFlight).ToHashSet(StringComparer.Ordinal));
-
         /// <summary>The target's lock while this run holds it.</summary>
         private PersonLock? _personLock;
 
@@ -502,7 +499,6 @@ public sealed class TicketProcessor
             if (decision.Plan is { } plan && !decision.DryRun)
             {
                 decision = await ExecuteAsync(plan, decision, executed, round, early);
-                decision = await LeaveHeldAccessAsync(decision, executed);
             }
             else if (early is not null)
             {
@@ -550,6 +546,9 @@ public sealed class TicketProcessor
                 _state = await p.SaveAsync(_buffer, _state, ct);
             }
 
+            // Time-bound access is on record for its expiry before the ticket is told it is granted: a run that stops
+            // after the write-back (which a retry then only recognises) must not leave it without an end.
+            await RegisterExpiriesAsync(decision, executed);
             var bookkeeping = RecordGrantsAsync(ctx, decision, executed);
             WriteBackReceipt receipt;
             try
@@ -924,22 +923,13 @@ public sealed class TicketProcessor
             var added = executed.Where(s => s.Result.Succeeded).Select(s => s.Operation).OfType<AddMember>().ToList();
             var removed = executed.Where(s => s.Result.Succeeded).Select(s => s.Operation).OfType<RemoveMember>().ToList();
             var work = new List<Task>();
-
-            // Also a grant whose member add an earlier run of this round made (and this one skipped): its expiry must
-            // be on record all the same.
-            foreach (var grant in plan.Grants.Where(g => added.Any(a => a.GroupId == g.GroupId) || _state.StepsDone.Contains(new AddMember(g.GroupId, g.UserId, g.EntitlementId).StepId)))
-            {
-                work.Add(p._grants.RecordAsync(new GrantRecord(item.Ticket, grant.EntitlementId, grant.GroupId, grant.UserId, grant.Until), ct));
-            }
-
             if ((added.Count > 0 || removed.Count > 0) && ctx.Target?.User is { } target)
             {
                 // An expiry on record no longer applies to access granted again with no end date (held already, so the
-                // add changed nothing), nor to access removed: it would take away what is held for good, or a later grant.
+                // add changed nothing): it would take away what this ticket grants for good.
                 var timeBound = plan.Grants.Select(g => g.GroupId).ToHashSet(StringComparer.OrdinalIgnoreCase);
                 var ended = executed.Where(s => s.Result.Status == ChangeStatus.NoOp).Select(s => s.Operation).OfType<AddMember>()
-                    .Where(a => !timeBound.Contains(a.GroupId)).Select(a => (a.GroupId, Reason: "granted again with no end date"))
-                    .Concat(removed.Select(r => (r.GroupId, Reason: "removed"))).ToList();
+                    .Where(a => !timeBound.Contains(a.GroupId)).Select(a => (a.GroupId, Reason: "granted again with no end date")).ToList();
 
                 // The decision and its changes are made: the lock goes with the record (one write to the row, not two).
                 var releasing = _personLock?.PersonId == target.Id ? _personLock : null;
@@ -950,33 +940,20 @@ public sealed class TicketProcessor
         }
 
         /// <summary>
-        /// A time-bound grant of access the person already held (the add changed nothing, and not because an earlier
-        /// run of this ticket made it) with no end date on record: removing it at the end date would take away access
-        /// nobody asked to end, so it is left as it is and the write-back says so. Held through another time-bound
-        /// grant, it is recorded as usual (an extension: the later end date keeps it).
+        /// Registers the plan's time-bound grants for expiry: those added now, and those an earlier run of this round
+        /// added (this one skipped the step), whose expiry must be on record all the same.
         /// </summary>
-        private async Task<Decision> LeaveHeldAccessAsync(Decision decision, IReadOnlyList<ExecutedStep> executed)
+        private async Task RegisterExpiriesAsync(Decision decision, IReadOnlyList<ExecutedStep> executed)
         {
-            if (decision.Plan is not { Grants.Count: > 0 } plan)
+            if (decision.Plan is not { Grants.Count: > 0 } plan || decision.DryRun)
             {
-                return decision;
+                return;
             }
 
-            var ours = _earlier.Round == _state.Round ? _earlier.Steps : [];
-            var held = new List<TimeBoundGrant>();
-            foreach (var grant in plan.Grants)
-            {
-                var step = new AddMember(grant.GroupId, grant.UserId, grant.EntitlementId).StepId;
-                if (executed.FirstOrDefault(s => s.Operation.StepId == step) is { Result.Status: ChangeStatus.NoOp } && !ours.Contains(step)
-                    && (await p._grants.ActiveAsync(grant.GroupId, grant.UserId, ct)).Count == 0)
-                {
-                    held.Add(grant);
-                    _buffer.Add(AuditKinds.GrantHeldWithoutEnd, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
-                        ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)));
-                }
-            }
-
-            return held.Count == 0 ? decision : decision with { Plan = plan.WithGrants([.. plan.Grants.Except(held)]) };
+            var added = executed.Where(s => s.Result.Succeeded).Select(s => s.Operation).OfType<AddMember>().ToList();
+            await Task.WhenAll(plan.Grants
+                .Where(g => added.Any(a => a.GroupId == g.GroupId) || _state.StepsDone.Contains(new AddMember(g.GroupId, g.UserId, g.EntitlementId).StepId))
+                .Select(g => p._grants.RecordAsync(new GrantRecord(item.Ticket, g.EntitlementId, g.GroupId, g.UserId, g.Until), ct)));
         }
 
         /// <param name="ended">Groups whose expiries on record no longer apply, and why; looked up only where this service granted the group before (an expiry is recorded only for a grant of its own).</param>

@@ -152,26 +152,13 @@ public static class WriteBackComposer
     private static string FulfilledText(DecisionContext ctx, Decision decision, IReadOnlyList<ExecutedStep> steps, string targetName)
     {
         var number = ctx.Ticket.Number;
+        var until = ctx.Request.EndDate is { } end ? $" until {end.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} (it is removed automatically then)" : "";
         var added = steps.Where(s => s.Operation is AddMember && s.Result.Succeeded).Select(s => Clean(((AddMember)s.Operation).GroupName)).ToList();
         var removed = steps.Where(s => s.Operation is RemoveMember && s.Result.Succeeded).Select(s => Clean(((RemoveMember)s.Operation).GroupName)).ToList();
         switch (ctx.Request.Type)
         {
-            case RequestType.AccessGrant when ctx.Request.EndDate is { } end:
-            {
-                // Access held before with no end date is left as it is (see the processor): only the rest ends.
-                var ending = decision.Plan?.Grants.Select(g => g.GroupId).ToHashSet(StringComparer.OrdinalIgnoreCase) ?? [];
-                var adds = steps.Where(s => s.Operation is AddMember && s.Result.Succeeded).Select(s => (AddMember)s.Operation).ToList();
-                var timeBound = adds.Where(a => ending.Contains(a.GroupId)).Select(a => Clean(a.GroupName)).ToList();
-                var kept = adds.Where(a => !ending.Contains(a.GroupId)).Select(a => Clean(a.GroupName)).ToList();
-                var date = end.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-                var keptText = kept.Count == 0 ? "" : $" {targetName} already had access to {Join(kept)} with no end date: it is left as it is, not removed on {date}.";
-                return timeBound.Count == 0
-                    ? $"Request {number} is complete.{keptText}"
-                    : $"Request {number} is complete: {targetName} now has access to {Join(timeBound)} until {date} (it is removed automatically then).{keptText} It can take a few minutes to show in applications.";
-            }
-
             case RequestType.AccessGrant:
-                return $"Request {number} is complete: {targetName} now has access to {Join(added)}. It can take a few minutes to show in applications.";
+                return $"Request {number} is complete: {targetName} now has access to {Join(added)}{until}. It can take a few minutes to show in applications.";
             case RequestType.AccessRemoval:
                 return $"Request {number} is complete: {targetName} no longer has access to {Join(removed)}.";
             case RequestType.Joiner:

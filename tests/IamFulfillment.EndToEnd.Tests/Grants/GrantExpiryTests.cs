@@ -53,27 +53,6 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
     }
 
     [Fact]
-    public async Task TimeBoundRequest_ForAccessAlreadyHeldWithNoEndDate_LeavesItAsItIs_AndSaysSo()
-    {
-        // Held before the ticket (birthright, or granted for good): the request changes nothing, so its end date must
-        // not take away access nobody asked to end.
-        await using var s = await ExpiryHost.StartAsync(f.World);
-        var mona = f.World.NewEmployee("Finance", "grace");
-        f.World.Graph.AddMember(DemoOrganisation.Groups["finance-reports-read"], mona.GraphId);
-        var ticket = Desk.Grant(mona, "finance-reports-read", endInDays: 1).ApprovedBy("grace");
-        Assert.Equal(Outcome.Fulfilled, (await ticket.RunAsync(s.Host)).Outcome);
-
-        Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromDays(3)));
-
-        Assert.True(f.World.Holds(mona, "finance-reports-read"));
-        Text.Contains("already had access", ticket.CustomerComments[^1]);
-        Text.Contains("left as it is", ticket.CustomerComments[^1]);
-        var trail = await s.Host.TrailAsync(ticket.Ref);
-        Assert.Contains(trail, e => e.Kind == AuditKinds.GrantHeldWithoutEnd && e.Data["group"] == DemoOrganisation.Groups["finance-reports-read"]);
-        Assert.DoesNotContain(trail, e => e.Kind == AuditKinds.GrantExpired);
-    }
-
-    [Fact]
     public async Task TimeBoundGrant_GrantedAgainWithNoEndDate_IsNoLongerRemovedAtItsEnd()
     {
         await using var s = await ExpiryHost.StartAsync(f.World);
@@ -88,25 +67,6 @@ public sealed class GrantExpiryTests(DemoWorld f) : IClassFixture<DemoWorld>
         Assert.True(f.World.Holds(nils, "engineering-wiki"));
         var lifted = Assert.Single(await s.Host.TrailAsync(forGood.Ref), e => e.Kind == AuditKinds.GrantEndLifted);
         Assert.Equal(temporary.Ref.ToString(), lifted.Data["grantedBy"]);
-    }
-
-    [Fact]
-    public async Task TimeBoundGrant_RemovedByATicket_HasNoExpiryLeft_ThatCouldTakeAwayALaterGrant()
-    {
-        await using var s = await ExpiryHost.StartAsync(f.World);
-        var olga = f.World.NewEmployee("Finance", "grace");
-        var temporary = await FulfilledTimeBoundGrantAsync(s, olga);
-        var self = f.Demo.Everyone.Single(p => p.ServiceNowSysId == olga.ServiceNowSysId).Key;
-        var removal = Desk.FileItem(DemoRequest.AccessRemoval, olga, self, new() { [RequestFields.Entitlements] = "finance-reports-read" });
-        Assert.Equal(Outcome.Fulfilled, (await removal.RunAsync(s.Host)).Outcome);
-
-        // Granted again since, outside this service or by a ticket with no end date: the old expiry must not end it.
-        f.World.Graph.AddMember(DemoOrganisation.Groups["finance-reports-read"], olga.GraphId);
-        Assert.Equal(0, await s.SweepAfterAsync(TimeSpan.FromDays(3)));
-
-        Assert.True(f.World.Holds(olga, "finance-reports-read"));
-        var ended = Assert.Single(await s.Host.TrailAsync(removal.Ref), e => e.Kind == AuditKinds.GrantEndLifted);
-        Assert.Equal((temporary.Ref.ToString(), "removed"), (ended.Data["grantedBy"], ended.Data["reason"]));
     }
 
     [Fact]
