@@ -912,7 +912,10 @@ public sealed class TicketProcessor
             }
         }
 
-        /// <summary>Time-bound grants (for expiry) and what this service granted or removed per person (for movers and SoD).</summary>
+        /// <summary>
+        /// What this service granted or removed for the person (for movers and SoD), and the expiries that no longer apply
+        /// (time-bound grants are registered before the write-back, see <see cref="RegisterExpiriesAsync"/>).
+        /// </summary>
         private async Task RecordGrantsAsync(DecisionContext ctx, Decision decision, IReadOnlyList<ExecutedStep> executed)
         {
             if (decision.Plan is not { } plan || decision.DryRun)
@@ -928,12 +931,12 @@ public sealed class TicketProcessor
                 // An expiry on record no longer applies to access granted again with no end date (held already, so the
                 // add changed nothing): it would take away what this ticket grants for good.
                 var timeBound = plan.Grants.Select(g => g.GroupId).ToHashSet(StringComparer.OrdinalIgnoreCase);
-                var ended = executed.Where(s => s.Result.Status == ChangeStatus.NoOp).Select(s => s.Operation).OfType<AddMember>()
-                    .Where(a => !timeBound.Contains(a.GroupId)).Select(a => (a.GroupId, Reason: "granted again with no end date")).ToList();
+                var forGood = executed.Where(s => s.Result.Status == ChangeStatus.NoOp).Select(s => s.Operation).OfType<AddMember>()
+                    .Where(a => !timeBound.Contains(a.GroupId)).Select(a => a.GroupId).ToList();
 
                 // The decision and its changes are made: the lock goes with the record (one write to the row, not two).
                 var releasing = _personLock?.PersonId == target.Id ? _personLock : null;
-                work.Add(RecordPersonAsync(target.Id, added.Select(a => a.GroupId).ToList(), removed.Select(r => r.GroupId).ToList(), releasing, ended));
+                work.Add(RecordPersonAsync(target.Id, added.Select(a => a.GroupId).ToList(), removed.Select(r => r.GroupId).ToList(), releasing, forGood));
             }
 
             await Task.WhenAll(work);
@@ -956,9 +959,12 @@ public sealed class TicketProcessor
                 .Select(g => p._grants.RecordAsync(new GrantRecord(item.Ticket, g.EntitlementId, g.GroupId, g.UserId, g.Until), ct)));
         }
 
-        /// <param name="ended">Groups whose expiries on record no longer apply, and why; looked up only where this service granted the group before (an expiry is recorded only for a grant of its own).</param>
+        /// <param name="forGood">
+        /// Groups granted with no end date that were held already: their expiries on record are lifted. Looked up only
+        /// where this service granted the group before (an expiry is recorded only for a grant of its own).
+        /// </param>
         private async Task RecordPersonAsync(string personId, IReadOnlyList<string> added, IReadOnlyList<string> removed, PersonLock? releasing,
-            IReadOnlyList<(string GroupId, string Reason)> ended)
+            IReadOnlyList<string> forGood)
         {
             var before = await p._persons.RecordAsync(personId, added, removed, ct, releasing);
             if (releasing is not null)
@@ -966,13 +972,13 @@ public sealed class TicketProcessor
                 _personLock = null;
             }
 
-            foreach (var (groupId, reason) in ended.Where(e => before.Contains(e.GroupId, StringComparer.OrdinalIgnoreCase)))
+            foreach (var groupId in forGood.Where(g => before.Contains(g, StringComparer.OrdinalIgnoreCase)))
             {
                 foreach (var grant in await p._grants.ActiveAsync(groupId, personId, ct))
                 {
                     await p._grants.CompleteAsync(grant, ct);
                     _buffer.Add(AuditKinds.GrantEndLifted, ("entitlement", grant.EntitlementId), ("group", grant.GroupId), ("user", grant.UserId),
-                        ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)), ("grantedBy", grant.Ticket.ToString()), ("reason", reason));
+                        ("until", grant.Until.ToString("O", CultureInfo.InvariantCulture)), ("grantedBy", grant.Ticket.ToString()), ("reason", "granted again with no end date"));
                 }
             }
         }
