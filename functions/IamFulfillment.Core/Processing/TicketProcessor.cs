@@ -137,12 +137,16 @@ public sealed class TicketProcessor
         // both start before the item is queued): that is the latency a requester waits for.
         // Retries and other queued work observe first, so a ticket just written is not read twice.
         var readStarted = readAhead ? ahead!.Started : TimeProvider.System.GetUtcNow(); // compared with the store's clock, not business time
-        Task<TicketState?>? observing = null;
-        var early = readAhead ? ahead!.Read : fresh ? _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(() => observing), cancellationToken) : null;
+        // The read may be complete before the observation is started: its prefetch waits for the observation then.
+        var observation = new TaskCompletionSource<Task<TicketState?>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<TicketState?>? Observing() => observation.Task.Unwrap();
+        var early = readAhead ? ahead!.Read : fresh ? _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(Observing), cancellationToken) : null;
         LeaseAttempt lease;
         try
         {
-            var observed = await (observing = readAhead ? ahead!.Observed : _store.GetAsync(item.Ticket, cancellationToken));
+            var observing = readAhead ? ahead!.Observed : _store.GetAsync(item.Ticket, cancellationToken);
+            observation.SetResult(observing);
+            var observed = await observing;
             if (observed is { LeaseOwner: { } other } && other != holder && observed.LeaseUntil > _time.GetUtcNow())
             {
                 lease = new LeaseAttempt(null, observed.LeaseUntil);
@@ -151,7 +155,7 @@ public sealed class TicketProcessor
             {
                 var leasing = _store.TryAcquireObservedAsync(item.Ticket, observed, holder, _options.LeaseDuration, cancellationToken);
                 var readCounts = early is null || WrittenBefore(observed, readStarted);
-                early ??= _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(() => observing), cancellationToken);
+                early ??= _systems.For(item.System).ReadAsync(item.TicketKey, lookups.Prefetch(Observing), cancellationToken);
                 lease = await leasing;
                 if (!lease.Acquired && lease.BusyUntil is null)
                 {

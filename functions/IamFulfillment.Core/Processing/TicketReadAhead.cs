@@ -23,8 +23,22 @@ public sealed class TicketReadAhead : IDisposable
         Item = item;
         Started = TimeProvider.System.GetUtcNow(); // compared with the store's clock, not business time
         Lookups = lookups(_abandon.Token);
-        Read = read(Lookups, () => Observed, _abandon.Token); // sent first: the ticket read is what the requester waits for
-        Observed = observe(_abandon.Token);
+
+        // The read is sent first (it is what the requester waits for) and may be complete before the observation below
+        // is even started (a thread descheduled in between on a busy machine): the prefetch then waits for it instead
+        // of going ahead unchecked.
+        var observation = new TaskCompletionSource<Task<TicketState?>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Read = read(Lookups, () => observation.Task.Unwrap(), _abandon.Token);
+        try
+        {
+            Observed = observe(_abandon.Token);
+        }
+        catch (Exception ex)
+        {
+            Observed = Task.FromException<TicketState?>(ex);
+        }
+
+        observation.SetResult(Observed);
     }
 
     internal WorkItem Item { get; }
