@@ -27,16 +27,8 @@ public sealed class TicketReadAheadTests
     {
         var directory = new CountingDirectory();
         var decided = new TicketState { Ticket = Ticket.Ref, Phase = RoundPhase.Completed, Round = new TicketState { Ticket = Ticket.Ref }.RoundOf(Ticket).Round };
-        var item = new WorkItem { System = TicketSystemKind.Jira, TicketKey = "IAM-7", DeliveryId = "d-1" };
 
-        // The read finishes inside the call that starts it, before the observation is started.
-        using var ahead = new TicketReadAhead(item, ct => new DirectoryLookups(directory, [PersonKey.Email], ct),
-            (lookups, observed, _) =>
-            {
-                lookups.Prefetch(observed).Completed(Ticket);
-                return Task.FromResult(Ticket);
-            },
-            _ => Task.FromResult<TicketState?>(decided));
+        using var ahead = ReadAheadCompleteAtOnce(directory, decided);
 
         // The prefetch decides once the row is in, on another thread: given time to (the next test shows how soon), it starts nothing.
         await Task.Delay(300);
@@ -47,15 +39,8 @@ public sealed class TicketReadAheadTests
     public async Task ReadCompleteBeforeTheStateRowIsEvenAskedFor_OfANewVersion_StartsTheLookups()
     {
         var directory = new CountingDirectory();
-        var item = new WorkItem { System = TicketSystemKind.Jira, TicketKey = "IAM-7", DeliveryId = "d-1" };
 
-        using var ahead = new TicketReadAhead(item, ct => new DirectoryLookups(directory, [PersonKey.Email], ct),
-            (lookups, observed, _) =>
-            {
-                lookups.Prefetch(observed).Completed(Ticket);
-                return Task.FromResult(Ticket);
-            },
-            _ => Task.FromResult<TicketState?>(null));
+        using var ahead = ReadAheadCompleteAtOnce(directory, observed: null);
 
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (directory.Calls == 0 && waited.Elapsed < TimeSpan.FromSeconds(10))
@@ -65,6 +50,17 @@ public sealed class TicketReadAheadTests
 
         Assert.True(directory.Calls > 0);
     }
+
+    /// <summary>A read ahead whose ticket read finishes inside the call that starts it, before the state row (<paramref name="observed"/>) is asked for.</summary>
+    private static TicketReadAhead ReadAheadCompleteAtOnce(IDirectory directory, TicketState? observed) =>
+        new(new WorkItem { System = TicketSystemKind.Jira, TicketKey = "IAM-7", DeliveryId = "d-1" },
+            ct => new DirectoryLookups(directory, [PersonKey.Email], ct),
+            (lookups, observation, _) =>
+            {
+                lookups.Prefetch(observation).Completed(Ticket);
+                return Task.FromResult(Ticket);
+            },
+            _ => Task.FromResult(observed));
 
     /// <summary>Counts every directory call; finds no one.</summary>
     private sealed class CountingDirectory : IDirectory
