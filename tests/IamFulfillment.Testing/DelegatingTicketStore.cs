@@ -52,6 +52,28 @@ public sealed class FailsOneSave(ITicketStore inner, Func<TicketState, IReadOnly
     }
 }
 
+/// <summary>A ticket store that holds the first save matching a condition until the test releases it; the rest pass through.</summary>
+public sealed class HoldsOneSave(ITicketStore inner, Func<TicketState, bool> matches) : DelegatingTicketStore(inner)
+{
+    private readonly TaskCompletionSource _asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the save is being held.</summary>
+    public Task Asked => _asked.Task;
+
+    public void Release() => _released.TrySetResult();
+
+    public override async Task<TicketState> SaveAsync(TicketState state, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        if (!_asked.Task.IsCompleted && matches(state) && _asked.TrySetResult())
+        {
+            await _released.Task.WaitAsync(cancellationToken);
+        }
+
+        return await base.SaveAsync(state, events, cancellationToken);
+    }
+}
+
 public static class TicketStoreWrapping
 {
     /// <summary>

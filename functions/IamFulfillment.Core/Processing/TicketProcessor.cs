@@ -486,12 +486,14 @@ public sealed class TicketProcessor
 
             // When no step of the plan must be recorded before the next one, the write-back's record is saved while
             // the counters are written and the stages run: it only says a write-back may follow, and what it will carry.
+            // The counters are sent first: the first change waits for them, and only the write-back for the record.
+            var gates = ApplyGatesAsync(ctx, decision, round, now);
             var early = RepeatableThroughout(decision) && LeaseSafe
                 ? RecordWritingBackAsync(decision, round, _state.StepsDone.ToHashSet(StringComparer.Ordinal), decision.Plan!.Operations)
                 : null;
             try
             {
-                decision = await ApplyGatesAsync(ctx, decision, round, now);
+                decision = await gates;
             }
             catch
             {
@@ -699,13 +701,18 @@ public sealed class TicketProcessor
             };
         }
 
-        /// <param name="early">The write-back's record, started before the counters when every step is safe to repeat.</param>
+        /// <param name="early">The write-back's record, started with the counters when every step is safe to repeat.</param>
         private async Task<Decision> ExecuteAsync(FulfilmentPlan plan, Decision decision, List<ExecutedStep> executed, string round, Task? early)
         {
             var executor = new PlanExecutor(p._directory, p._time);
             var done = _state.StepsDone.ToHashSet(StringComparer.Ordinal);
             var stopped = false;
             Task? checkpoint = null; // the previous stage's checkpoint, still being stored while this stage runs
+
+            // The write-back's record once every step left is safe to repeat: stored while the remaining stages run,
+            // awaited before the write-back. Nothing those stages do depends on it, and done again after a crash they
+            // change nothing; only the write-back needs the marker on record.
+            var record = early;
             for (var i = 0; i < plan.Stages.Count && !stopped; i++)
             {
                 var stage = plan.Stages[i];
@@ -717,19 +724,25 @@ public sealed class TicketProcessor
                 // is also the lease check, so it overlaps the work only while plenty of the lease is left: no one else
                 // can have taken it then.
                 Task? recording = null;
-                if (i == 0 && early is not null)
-                {
-                    recording = early;
-                }
-                else if (last && !_recording && LeaseSafe && checkpoint is null)
+                if (last && !_recording && record is null && LeaseSafe && checkpoint is null)
                 {
                     // (With the previous stage's checkpoint still being stored, the record waits for the write-back.)
                     recording = RecordWritingBackAsync(decision, round, done, stage);
                 }
 
                 var before = executed.Count;
+                List<DirectoryOperation> rest;
                 try
                 {
+                    if (record is { IsCompleted: true } || (record is not null && !LeaseSafe))
+                    {
+                        // A record that has ended may have failed; once the lease is no longer safely ours, the record
+                        // is the lease check that must pass before another change.
+                        var stored = record;
+                        record = null;
+                        await stored;
+                    }
+
                     try
                     {
                         await executor.RunStageAsync(stage, done, executed, ct);
@@ -737,17 +750,34 @@ public sealed class TicketProcessor
                     catch
                     {
                         RecordSteps(executed.Skip(before));
-                        await AbandonRecordAsync(recording ?? checkpoint); // the stage's failure is what is reported, not the save's
+                        await AbandonRecordAsync(InFlight(recording ?? checkpoint, record)); // the stage's failure is what is reported, not the save's
                         throw;
                     }
 
                     RecordSteps(executed.Skip(before));
+                    stopped = executed.Skip(before).Any(s => !s.Result.Succeeded) && !plan.ContinueAfterFailure;
+                    foreach (var step in executed.Skip(before).Where(s => s.Result.Succeeded))
+                    {
+                        done.Add(step.Operation.StepId);
+                    }
+
+                    rest = plan.Stages.Skip(i + 1).SelectMany(later => later).Where(o => !done.Contains(o.StepId)).ToList();
+                    if (!last && unrepeatable && !stopped && !_recording && record is null && LeaseSafe && rest.All(o => o.SafeToRepeat))
+                    {
+                        // This stage is recorded with the write-back's record, saved after the checkpoint still being
+                        // stored (saves of one row go one after the other) while the rest runs.
+                        record = RecordAfterAsync(checkpoint, decision, round, done.ToHashSet(StringComparer.Ordinal), rest);
+                        checkpoint = null;
+                        continue;
+                    }
+
                     await (recording ?? checkpoint ?? Task.CompletedTask);
                     checkpoint = null;
                 }
                 catch
                 {
                     // What succeeded before the failure is done: the retry must not do it again (a second pass).
+                    await AbandonRecordAsync(record);
                     _state = _state with { StepsDone = done.Union(executed.Skip(before).Where(s => s.Result.Succeeded).Select(s => s.Operation.StepId)).ToList() };
                     await AbandonRecordAsync(null);
                     throw;
@@ -759,24 +789,30 @@ public sealed class TicketProcessor
                     _state = _state with { StepsInFlight = [] };
                 }
 
-                foreach (var step in executed.Skip(before).Where(s => s.Result.Succeeded))
-                {
-                    done.Add(step.Operation.StepId);
-                }
-
-                stopped = executed.Skip(before).Any(s => !s.Result.Succeeded) && !plan.ContinueAfterFailure;
                 if (!last && (unrepeatable || !LeaseSafe))
                 {
                     // Later stages depend on this one having happened: record it, unless doing it again after a crash
                     // changes nothing. The save is also the lease check: the next stage overlaps it only while plenty
                     // of the lease is left (a run that lost its lease must not make another change). A crash before it
                     // is stored leaves the same window either way (this stage done, not recorded); the next stage only
-                    // shares it.
-                    var rest = plan.Stages.Skip(i + 1).SelectMany(later => later).Where(o => !done.Contains(o.StepId)).ToList();
+                    // shares it. An earlier record still being stored goes first (saves of one row go one at a time).
                     var overlap = !stopped && LeaseSafe;
-                    var save = !stopped && !_recording && LeaseSafe && rest.All(o => o.SafeToRepeat)
-                        ? RecordWritingBackAsync(decision, round, done, rest) // what is left may be done again: this is also the write-back's record
-                        : CheckpointAsync(decision, done);
+                    Task save;
+                    try
+                    {
+                        await (record ?? Task.CompletedTask);
+                        record = null;
+                        save = !stopped && !_recording && LeaseSafe && rest.All(o => o.SafeToRepeat)
+                            ? RecordWritingBackAsync(decision, round, done, rest) // what is left may be done again: this is also the write-back's record
+                            : CheckpointAsync(decision, done);
+                    }
+                    catch
+                    {
+                        _state = _state with { StepsDone = done.ToList() };
+                        await AbandonRecordAsync(null);
+                        throw;
+                    }
+
                     if (overlap)
                     {
                         checkpoint = save;
@@ -794,6 +830,17 @@ public sealed class TicketProcessor
                         }
                     }
                 }
+            }
+
+            try
+            {
+                await (record ?? Task.CompletedTask);
+            }
+            catch
+            {
+                _state = _state with { StepsDone = done.ToList() };
+                await AbandonRecordAsync(null);
+                throw;
             }
 
             var failed = executed.Where(s => !s.Result.Succeeded).ToList();
@@ -856,6 +903,17 @@ public sealed class TicketProcessor
                 (_recordedMarker, _recording) = (null, false);
             }
         }
+
+        /// <summary>The write-back's record, saved once <paramref name="previous"/> (a checkpoint) is stored.</summary>
+        private async Task RecordAfterAsync(Task? previous, Decision decision, string round, IReadOnlySet<string> done, IReadOnlyList<DirectoryOperation> rest)
+        {
+            await (previous ?? Task.CompletedTask);
+            await RecordWritingBackAsync(decision, round, done, rest);
+        }
+
+        /// <summary>The saves still being stored, as one task (null when there are none).</summary>
+        private static Task? InFlight(Task? first, Task? second) =>
+            first is null ? second : second is null ? first : Task.WhenAll(first, second);
 
         /// <summary>Saves the round as acting, with the steps done so far (taken now, not when the save runs).</summary>
         private async Task CheckpointAsync(Decision decision, IReadOnlySet<string> done)

@@ -47,7 +47,7 @@ public sealed class BulkLeaverTests(BulkWorld f, ITestOutputHelper output) : ICl
             return answer.StatusCode;
         }));
         var accepted = clock.Elapsed;
-        await WaitUntilAsync(() => tickets.All(t => t.Status == DeskStatus.Resolved), TimeSpan.FromSeconds(90));
+        await Eventually.HoldsAsync(() => tickets.All(t => t.Status == DeskStatus.Resolved), "Not every leaver ticket was resolved", TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(250));
         var done = clock.Elapsed;
         graph.Faults.Clear();
 
@@ -79,19 +79,5 @@ public sealed class BulkLeaverTests(BulkWorld f, ITestOutputHelper output) : ICl
         output.WriteLine($"{BulkWorld.Leavers} leavers: webhooks accepted in {accepted.TotalSeconds:0.0} s, all written back in {done.TotalSeconds:0.0} s.");
         output.WriteLine($"Graph: {calls.Count} HTTP calls ({calls.Count(c => c.BatchSize is not null)} batches of {calls.Where(c => c.BatchSize is not null).Select(c => c.BatchSize!.Value).DefaultIfEmpty().Average():0.0} on average) for {requests.Count} requests; {requests.Count(r => r.Status == 429)} answered 429 ({throttledInBatches} inside batches).");
         output.WriteLine($"ServiceNow calls {f.World.ServiceNow.Calls.Count}, Jira calls {f.World.Jira!.Calls.Count}.");
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan limit)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > limit)
-            {
-                throw new TimeoutException($"Not done within {limit.TotalSeconds:0} s.");
-            }
-
-            await Task.Delay(250);
-        }
     }
 }

@@ -4,6 +4,7 @@ using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Processing;
 using IamFulfillment.EndToEnd.Tests.Infrastructure;
 using IamFulfillment.Sandbox.Demo;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IamFulfillment.EndToEnd.Tests.Lifecycle;
 
@@ -59,6 +60,36 @@ public sealed class LeaverTests(DemoWorld f) : IClassFixture<DemoWorld>
         Assert.Equal(2, during.StepsInFlight.Count(step => step.StartsWith("remove:", StringComparison.Ordinal)));
         Assert.Equal((RoundPhase.Completed, Outcome.Fulfilled), (done.Phase, done.Outcome));
         Assert.Empty(done.StepsInFlight);
+    }
+
+    [Fact]
+    public async Task Leaver_NoStageWaitsForTheWriteBacksRecord_TheTicketIsToldOnceItIsStored()
+    {
+        // The record only has to be stored before the ticket is told: every step is safe to repeat, so the memberships
+        // are removed while it is still on its way.
+        var dennis = f.World.NewEmployee("Engineering", "barbara", "engineering-team", "engineering-wiki");
+        var ticket = Desk.For(Itsm.ServiceNow, f.World).Leaver(dennis, employeeNumber: f.World.Account(dennis).EmployeeId);
+        await using var host = await HostUnderTest.StartAsync(f.World, services: s => s.WrapTicketStore(inner =>
+            new HoldsOneSave(inner, state => state.Phase == RoundPhase.WritingBack)));
+        var record = host.App.Services.GetRequiredService<HoldsOneSave>();
+
+        var run = ticket.RunAsync(host);
+        try
+        {
+            await record.Asked.WaitAsync(TimeSpan.FromSeconds(30));
+            await Eventually.HoldsAsync(() => f.World.DemoGroupsOf(dennis).Count == 0, "the memberships were not removed while the write-back's record was being stored");
+            await Task.Delay(200);
+            Assert.Empty(ticket.CustomerComments);
+        }
+        finally
+        {
+            record.Release();
+        }
+
+        var done = await run;
+        Assert.Equal((RoundPhase.Completed, Outcome.Fulfilled), (done.Phase, done.Outcome));
+        Assert.False(f.World.Account(dennis).AccountEnabled);
+        Assert.Single(ticket.CustomerComments);
     }
 
     [Fact]

@@ -1,7 +1,9 @@
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
+using IamFulfillment.Core.Processing;
 using IamFulfillment.EndToEnd.Tests.Infrastructure;
 using IamFulfillment.Sandbox.Graph;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IamFulfillment.EndToEnd.Tests.Lifecycle;
 
@@ -73,6 +75,37 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
         Assert.Contains($"methods:{ada.GraphId}", during.StepsDone);
         Assert.Equal(Outcome.Fulfilled, done.Outcome);
         Assert.Empty(done.StepsInFlight);
+    }
+
+    [Fact]
+    public async Task MfaReset_TheRevocationDoesNotWaitForTheRemovalToBeRecorded_TheWriteBackDoes()
+    {
+        // The removal of the methods must be on record before the ticket is told (a retry must not remove what the
+        // person registered since with the pass); the revocation, safe to repeat, goes on while that record is stored.
+        var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
+        var ticket = Desk.For(Itsm.ServiceNow, f.World).MfaReset(ada);
+        await using var host = await HostUnderTest.StartAsync(f.World, services: s => s.WrapTicketStore(inner =>
+            new HoldsOneSave(inner, state => state.Phase == RoundPhase.WritingBack && state.StepsDone.Contains($"methods:{ada.GraphId}"))));
+        var record = host.App.Services.GetRequiredService<HoldsOneSave>();
+
+        var run = ticket.RunAsync(host);
+        try
+        {
+            await record.Asked.WaitAsync(TimeSpan.FromSeconds(30));
+            await Eventually.HoldsAsync(() => f.World.Graph.Requests.Any(r => r.Method == "POST" && r.Path.EndsWith($"/users/{ada.GraphId}/revokeSignInSessions", StringComparison.Ordinal)),
+                "the sessions were not revoked while the removal's record was being stored");
+            await Task.Delay(200);
+            Assert.Empty(ticket.CustomerComments);
+        }
+        finally
+        {
+            record.Release();
+        }
+
+        var done = await run;
+        Assert.Equal((RoundPhase.Completed, Outcome.Fulfilled), (done.Phase, done.Outcome));
+        Assert.Equal(1, f.World.Account(ada).SessionRevocations);
+        Assert.Single(ticket.CustomerComments);
     }
 
     [Theory]
