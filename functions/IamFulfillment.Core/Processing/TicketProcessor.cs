@@ -711,8 +711,32 @@ public sealed class TicketProcessor
 
             // The write-back's record once every step left is safe to repeat: stored while the remaining stages run,
             // awaited before the write-back. Nothing those stages do depends on it, and done again after a crash they
-            // change nothing; only the write-back needs the marker on record.
+            // change nothing; only the write-back needs the marker on record. (A record queued behind a checkpoint sets
+            // _recording only when it starts: test this, not that, while it is pending.)
             var record = early;
+
+            // Results of the stages that run while the record is pending are added to the trail once it is stored: it
+            // names their steps as in flight, which a run stopping after the write-back records as proven by it, and
+            // a record that starts late would otherwise store them too (the trail would hold them twice).
+            var unsaved = new List<ExecutedStep>();
+            void Note(IEnumerable<ExecutedStep> steps)
+            {
+                if (record is null)
+                {
+                    RecordSteps(steps);
+                }
+                else
+                {
+                    unsaved.AddRange(steps);
+                }
+            }
+
+            void Flush()
+            {
+                RecordSteps(unsaved);
+                unsaved.Clear();
+            }
+
             for (var i = 0; i < plan.Stages.Count && !stopped; i++)
             {
                 var stage = plan.Stages[i];
@@ -736,11 +760,12 @@ public sealed class TicketProcessor
                 {
                     if (record is { IsCompleted: true } || (record is not null && !LeaseSafe))
                     {
-                        // A record that has ended may have failed; once the lease is no longer safely ours, the record
-                        // is the lease check that must pass before another change.
+                        // A record that has ended may have failed: then no further change is made. Once the lease is no
+                        // longer safely ours, one still being stored must land (its save fails if the lease was lost).
                         var stored = record;
                         record = null;
                         await stored;
+                        Flush();
                     }
 
                     try
@@ -749,12 +774,13 @@ public sealed class TicketProcessor
                     }
                     catch
                     {
-                        RecordSteps(executed.Skip(before));
+                        Note(executed.Skip(before));
                         await AbandonRecordAsync(InFlight(recording ?? checkpoint, record)); // the stage's failure is what is reported, not the save's
+                        Flush();
                         throw;
                     }
 
-                    RecordSteps(executed.Skip(before));
+                    Note(executed.Skip(before));
                     stopped = executed.Skip(before).Any(s => !s.Result.Succeeded) && !plan.ContinueAfterFailure;
                     foreach (var step in executed.Skip(before).Where(s => s.Result.Succeeded))
                     {
@@ -778,6 +804,7 @@ public sealed class TicketProcessor
                 {
                     // What succeeded before the failure is done: the retry must not do it again (a second pass).
                     await AbandonRecordAsync(record);
+                    Flush();
                     _state = _state with { StepsDone = done.Union(executed.Skip(before).Where(s => s.Result.Succeeded).Select(s => s.Operation.StepId)).ToList() };
                     await AbandonRecordAsync(null);
                     throw;
@@ -802,12 +829,14 @@ public sealed class TicketProcessor
                     {
                         await (record ?? Task.CompletedTask);
                         record = null;
+                        Flush();
                         save = !stopped && !_recording && LeaseSafe && rest.All(o => o.SafeToRepeat)
                             ? RecordWritingBackAsync(decision, round, done, rest) // what is left may be done again: this is also the write-back's record
                             : CheckpointAsync(decision, done);
                     }
                     catch
                     {
+                        Flush();
                         _state = _state with { StepsDone = done.ToList() };
                         await AbandonRecordAsync(null);
                         throw;
@@ -838,10 +867,13 @@ public sealed class TicketProcessor
             }
             catch
             {
+                Flush();
                 _state = _state with { StepsDone = done.ToList() };
                 await AbandonRecordAsync(null);
                 throw;
             }
+
+            Flush();
 
             var failed = executed.Where(s => !s.Result.Succeeded).ToList();
             if (failed.Count == 0)

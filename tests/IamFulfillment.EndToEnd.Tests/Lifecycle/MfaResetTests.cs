@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
+using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
 using IamFulfillment.EndToEnd.Tests.Infrastructure;
 using IamFulfillment.Sandbox.Graph;
@@ -108,6 +110,40 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
         Assert.Single(ticket.CustomerComments);
     }
 
+    [Fact]
+    public async Task MfaReset_ThePassesCheckpointLandingLate_NoSaveStoresTheResultOfAStepItNamesInFlight()
+    {
+        // The removal's record queues behind the pass's checkpoint, held here until the sessions are revoked, so it
+        // starts late. It names the revocation as in flight (a run stopping after the write-back records it from
+        // there, as proven by the write-back), so it must not store the revocation's result too: the trail would hold
+        // it twice.
+        var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
+        var ticket = Desk.For(Itsm.ServiceNow, f.World).MfaReset(ada);
+        SeesSaves? saves = null;
+        await using var host = await HostUnderTest.StartAsync(f.World, services: s => s.WrapTicketStore(inner =>
+            new HoldsOneSave(saves = new SeesSaves(inner), state => state.Phase == RoundPhase.Acting && state.StepsDone.Contains($"tap:{ada.GraphId}"))));
+        var checkpoint = host.App.Services.GetRequiredService<HoldsOneSave>();
+
+        var run = ticket.RunAsync(host);
+        try
+        {
+            await checkpoint.Asked.WaitAsync(TimeSpan.FromSeconds(30));
+            await Eventually.HoldsAsync(() => f.World.Account(ada).SessionRevocations == 1, "the sessions were not revoked while the pass's checkpoint was being stored");
+        }
+        finally
+        {
+            checkpoint.Release();
+        }
+
+        var done = await run;
+        var revocation = $"revoke:{ada.GraphId}";
+        Assert.Equal((RoundPhase.Completed, Outcome.Fulfilled), (done.Phase, done.Outcome));
+        var record = Assert.Single(saves!.Saved, save => save.State.StepsInFlight.Count > 0);
+        Assert.Equal([revocation], record.State.StepsInFlight);
+        Assert.All(saves.Saved, save => Assert.DoesNotContain(save.Events, e => e.Kind == AuditKinds.ChangeApplied && save.State.StepsInFlight.Contains(e.Data["step"]!)));
+        Assert.Single(await host.TrailAsync(ticket.Ref), e => e.Kind == AuditKinds.ChangeApplied && e.Data["step"] == revocation);
+    }
+
     [Theory]
     [InlineData(Itsm.ServiceNow)]
     [InlineData(Itsm.Jira)]
@@ -209,5 +245,19 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
         Text.Contains("Say how the person's identity was verified", ticket.Comment);
         Text.Contains("Say when the identity was verified.", ticket.Comment);
         Assert.Equal(0, changes.Made.DirectoryChanges + changes.Made.MailsSent);
+    }
+
+    /// <summary>Keeps every save of its host's ticket store (the state and the events stored with it).</summary>
+    private sealed class SeesSaves(ITicketStore inner) : DelegatingTicketStore(inner)
+    {
+        private readonly ConcurrentQueue<(TicketState State, IReadOnlyList<AuditEvent> Events)> _saved = new();
+
+        public IReadOnlyList<(TicketState State, IReadOnlyList<AuditEvent> Events)> Saved => [.. _saved];
+
+        public override Task<TicketState> SaveAsync(TicketState state, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+        {
+            _saved.Enqueue((state, events));
+            return base.SaveAsync(state, events, cancellationToken);
+        }
     }
 }
