@@ -52,8 +52,11 @@ public sealed class FailsOneSave(ITicketStore inner, Func<TicketState, IReadOnly
     }
 }
 
-/// <summary>A ticket store that holds the first save matching a condition until the test releases it; the rest pass through.</summary>
-public sealed class HoldsOneSave(ITicketStore inner, Func<TicketState, bool> matches) : DelegatingTicketStore(inner)
+/// <summary>
+/// A ticket store that holds the first save matching a condition until the test releases it, then stores it (or, with
+/// <paramref name="thenFail"/>, fails it as storage would, writing nothing); the rest pass through.
+/// </summary>
+public sealed class HoldsOneSave(ITicketStore inner, Func<TicketState, bool> matches, bool thenFail = false) : DelegatingTicketStore(inner)
 {
     private readonly TaskCompletionSource _asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -68,6 +71,10 @@ public sealed class HoldsOneSave(ITicketStore inner, Func<TicketState, bool> mat
         if (!_asked.Task.IsCompleted && matches(state) && _asked.TrySetResult())
         {
             await _released.Task.WaitAsync(cancellationToken);
+            if (thenFail)
+            {
+                throw new Azure.RequestFailedException(503, "The storage service is unavailable (test).");
+            }
         }
 
         return await base.SaveAsync(state, events, cancellationToken);

@@ -487,6 +487,7 @@ public sealed class TicketProcessor
             // When no step of the plan must be recorded before the next one, the write-back's record is saved while
             // the counters are written and the stages run: it only says a write-back may follow, and what it will carry.
             // The counters are sent first: the first change waits for them, and only the write-back for the record.
+            var doneEarlier = _state.StepsDone.ToHashSet(StringComparer.Ordinal);
             var gates = ApplyGatesAsync(ctx, decision, round, now);
             var early = RepeatableThroughout(decision) && LeaseSafe
                 ? RecordWritingBackAsync(decision, round, _state.StepsDone.ToHashSet(StringComparer.Ordinal), decision.Plan!.Operations)
@@ -520,7 +521,7 @@ public sealed class TicketProcessor
                 }
             }
 
-            var (customer, note) = WriteBackComposer.Compose(ctx, decision, executed, round);
+            var (customer, note) = WriteBackComposer.Compose(ctx, decision, Told(decision, doneEarlier, executed), round);
             var marker = WriteBackMarker(round, decision);
             var writeBack = new WriteBack
             {
@@ -946,6 +947,21 @@ public sealed class TicketProcessor
         /// <summary>The saves still being stored, as one task (null when there are none).</summary>
         private static Task? InFlight(Task? first, Task? second) =>
             first is null ? second : second is null ? first : Task.WhenAll(first, second);
+
+        /// <summary>
+        /// What the ticket is told was done: this run's steps, and those of the plan an earlier run of the round did (it
+        /// stopped before telling the ticket, and this run skipped them).
+        /// </summary>
+        private static IReadOnlyList<ExecutedStep> Told(Decision decision, IReadOnlySet<string> doneEarlier, IReadOnlyList<ExecutedStep> executed)
+        {
+            if (decision.Plan is not { } plan || decision.DryRun || doneEarlier.Count == 0)
+            {
+                return executed;
+            }
+
+            var ranNow = executed.Select(s => s.Operation.StepId).ToHashSet(StringComparer.Ordinal);
+            return [.. plan.Operations.Where(o => doneEarlier.Contains(o.StepId) && !ranNow.Contains(o.StepId)).Select(ExecutedStep.DoneEarlier), .. executed];
+        }
 
         /// <summary>Saves the round as acting, with the steps done so far (taken now, not when the save runs).</summary>
         private async Task CheckpointAsync(Decision decision, IReadOnlySet<string> done)

@@ -9,7 +9,12 @@ using IamFulfillment.Core.Text;
 namespace IamFulfillment.Core.Processing;
 
 /// <summary>What one directory operation did, for notes and audit.</summary>
-public sealed record ExecutedStep(DirectoryOperation Operation, ChangeResult Result, DateTimeOffset At);
+/// <param name="Earlier">Done by an earlier run of the round (which stopped before telling the ticket); when is not known here.</param>
+public sealed record ExecutedStep(DirectoryOperation Operation, ChangeResult Result, DateTimeOffset At, bool Earlier = false)
+{
+    /// <summary>A step of the plan an earlier run of the round did: this run skipped it, the ticket is still told.</summary>
+    public static ExecutedStep DoneEarlier(DirectoryOperation operation) => new(operation, new ChangeResult(ChangeStatus.Applied), DateTimeOffset.MinValue, Earlier: true);
+}
 
 /// <summary>
 /// Writes the texts people read: a customer comment in plain words, and an internal note with the audit detail
@@ -170,11 +175,13 @@ public static class WriteBackComposer
             case RequestType.Leaver:
                 return $"Request {number} is complete: {targetName}'s sign-in is disabled, their sessions are revoked and {removed.Count} group membership(s) were removed.";
             case RequestType.MfaReset:
-                var tap = steps.Select(s => s.Operation).OfType<IssueTemporaryAccessPass>().FirstOrDefault();
-                var at = steps.FirstOrDefault(s => s.Operation is IssueTemporaryAccessPass)?.At;
-                var expires = at is { } t && tap is not null ? Stamp(t.AddMinutes(tap.LifetimeMinutes)) : "shortly";
+                var issued = steps.FirstOrDefault(s => s.Operation is IssueTemporaryAccessPass);
+                var tap = issued?.Operation as IssueTemporaryAccessPass;
+                var expires = tap is null ? "shortly"
+                    : issued!.Earlier ? $"{tap.LifetimeMinutes} minutes after it was sent"
+                    : $"at {Stamp(issued.At.AddMinutes(tap.LifetimeMinutes))}";
                 var manager = Clean(ctx.Target?.User?.Manager?.DisplayName ?? "the manager");
-                return $"Request {number} is complete: a one-time Temporary Access Pass was sent by e-mail to {manager} ({Clean(tap?.DeliverToAddress)}), who will hand it to {targetName} in person. It expires at {expires}. The previous MFA methods were removed and sessions revoked: sign in with the pass and register new methods.";
+                return $"Request {number} is complete: a one-time Temporary Access Pass was sent by e-mail to {manager} ({Clean(tap?.DeliverToAddress)}), who will hand it to {targetName} in person. It expires {expires}. The previous MFA methods were removed and sessions revoked: sign in with the pass and register new methods.";
             default:
                 return $"Request {number} is complete. {Clean(decision.Summary)}";
         }
@@ -284,8 +291,8 @@ public static class WriteBackComposer
         foreach (var step in done)
         {
             text.Append("- ").Append(step.Operation.Describe()).Append(": ")
-                .Append(step.Result.Status == ChangeStatus.NoOp ? "no change needed" : "done")
-                .Append(" at ").Append(Stamp(step.At))
+                .Append(step.Earlier ? "done by an earlier run of this round" : step.Result.Status == ChangeStatus.NoOp ? "no change needed" : "done")
+                .Append(step.Earlier ? "" : " at " + Stamp(step.At))
                 .Append(step.Result.RequestId is { } id ? $" (Graph request-id {id})" : "")
                 .Append('\n');
         }

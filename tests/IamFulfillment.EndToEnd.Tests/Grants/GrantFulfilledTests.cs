@@ -3,6 +3,7 @@ using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Processing;
 using IamFulfillment.EndToEnd.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IamFulfillment.EndToEnd.Tests.Grants;
 
@@ -33,6 +34,36 @@ public sealed class GrantFulfilledTests(GrantWorld f) : IClassFixture<GrantWorld
         Assert.Empty(AuditChain.Verify(trail));
         Assert.Contains(trail, e => e.Kind == AuditKinds.ChangeApplied && e.Data["status"] == "Applied");
         Assert.Contains(trail, e => e.Kind == AuditKinds.Decision && e.Data["policy"]!.StartsWith("sha256:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Grant_FinishedByARetryAfterTheMemberWasAdded_TellsTheRequesterWhatWasGranted()
+    {
+        // The write-back's record cannot be stored, which the run learns only after the member is added: it stops
+        // without telling the ticket, and the retry skips the add it finds done. The ticket still hears what it got.
+        var ada = f.World.NewEmployee("Finance", "grace");
+        var changes = new ChangeWatch(f.World.Graph);
+        var ticket = f.ServiceNow.Grant(ada, "finance-reports-read").ApprovedBy("grace");
+        await using var host = await HostUnderTest.StartAsync(f.World, services: s => s.WrapTicketStore(inner =>
+            new HoldsOneSave(inner, state => state.Phase == RoundPhase.WritingBack, thenFail: true)));
+        var record = host.App.Services.GetRequiredService<HoldsOneSave>();
+
+        var run = ticket.RunAsync(host);
+        try
+        {
+            await record.Asked.WaitAsync(TimeSpan.FromSeconds(30));
+            await Eventually.HoldsAsync(() => f.World.Holds(ada, "finance-reports-read"), "the member was not added while the write-back's record was being stored");
+        }
+        finally
+        {
+            record.Release();
+        }
+
+        var state = await run;
+        Assert.Equal(Outcome.Fulfilled, state.Outcome);
+        Assert.Equal(1, changes.Made.MembershipsAdded);
+        Text.Contains($"{ada.DisplayName} now has access to Finance reports (read).", ticket.Comment);
+        Text.Contains($"add {ada.GraphId} to group Finance reports (read) ({GrantWorld.Group("finance-reports-read")}): done by an earlier run of this round", ticket.Note);
     }
 
     [Fact]
