@@ -81,6 +81,21 @@ public sealed class HoldsOneSave(ITicketStore inner, Func<TicketState, bool> mat
     }
 }
 
+/// <summary>Keeps every save of its host's ticket store (the state and the events stored with it), and tells a test of each as it is asked.</summary>
+public sealed class WatchesSaves(ITicketStore inner, Action<TicketState>? asked = null) : DelegatingTicketStore(inner)
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(TicketState State, IReadOnlyList<AuditEvent> Events)> _saved = new();
+
+    public IReadOnlyList<(TicketState State, IReadOnlyList<AuditEvent> Events)> Saved => [.. _saved];
+
+    public override Task<TicketState> SaveAsync(TicketState state, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        asked?.Invoke(state);
+        _saved.Enqueue((state, events));
+        return base.SaveAsync(state, events, cancellationToken);
+    }
+}
+
 public static class TicketStoreWrapping
 {
     /// <summary>

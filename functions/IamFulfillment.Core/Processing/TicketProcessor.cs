@@ -769,6 +769,16 @@ public sealed class TicketProcessor
                         Flush();
                     }
 
+                    if (i == 0 && !LeaseSafe && checkpoint is null)
+                    {
+                        // Half the lease went by since it was taken (the counters were slow, say), and no save since
+                        // proves it is still this run's: one does before the first change (as between later stages).
+                        await (record ?? Task.CompletedTask);
+                        record = null;
+                        Flush();
+                        await CheckpointAsync(decision, done);
+                    }
+
                     try
                     {
                         await executor.RunStageAsync(stage, done, executed, ct);

@@ -1,6 +1,8 @@
 using System.Net;
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
+using IamFulfillment.Connectors.Storage;
+using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
 using IamFulfillment.EndToEnd.Tests.Infrastructure;
 using IamFulfillment.Sandbox.Demo;
@@ -90,6 +92,31 @@ public sealed class LeaverTests(DemoWorld f) : IClassFixture<DemoWorld>
         Assert.Equal((RoundPhase.Completed, Outcome.Fulfilled), (done.Phase, done.Outcome));
         Assert.False(f.World.Account(dennis).AccountEnabled);
         Assert.Single(ticket.CustomerComments);
+    }
+
+    [Fact]
+    public async Task Leaver_WhoseCountersTookHalfTheLease_ProvesItHasTheLeaseWithASaveBeforeTheFirstChange()
+    {
+        // A save is the lease check (it fails once another worker has taken the ticket). With less than half the lease
+        // left when the brake's counters answer, one is stored before the account is disabled, as between stages.
+        var dennis = f.World.NewEmployee("Engineering", "barbara", "engineering-team");
+        var ticket = Desk.For(Itsm.ServiceNow, f.World).Leaver(dennis, employeeNumber: f.World.Account(dennis).EmployeeId);
+        var beforeTheDisable = new System.Collections.Concurrent.ConcurrentQueue<TicketState>();
+        await using var host = await HostUnderTest.StartAsync(f.World, settings => settings["Processing:LeaseSeconds"] = "6", services: s => s
+            .AddSingleton<ICounterStore>(sp => new SlowCounters(sp.GetRequiredService<TableCounterStore>(), TimeSpan.FromSeconds(3.5)))
+            .WrapTicketStore(inner => new WatchesSaves(inner, state =>
+            {
+                if (f.World.Account(dennis).AccountEnabled)
+                {
+                    beforeTheDisable.Enqueue(state);
+                }
+            })));
+
+        var done = await ticket.RunAsync(host);
+
+        Assert.Equal((RoundPhase.Completed, Outcome.Fulfilled), (done.Phase, done.Outcome));
+        Assert.Contains(beforeTheDisable, state => state.Phase == RoundPhase.Acting && state.LeaseOwner is not null);
+        Assert.False(f.World.Account(dennis).AccountEnabled);
     }
 
     [Fact]
@@ -243,5 +270,15 @@ public sealed class LeaverTests(DemoWorld f) : IClassFixture<DemoWorld>
         Text.Contains("Done so far:", ticket.Note);
         Text.Contains($"revoke sign-in sessions of {leaver.GraphId}: done", ticket.Note);
         return ticket;
+    }
+
+    /// <summary>Counters that answer only after a delay (storage under contention).</summary>
+    private sealed class SlowCounters(ICounterStore inner, TimeSpan delay) : ICounterStore
+    {
+        public async Task<CounterResult> TryRecordAsync(string key, string occurrenceId, int weight, int limit, TimeSpan window, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            await Task.Delay(delay, cancellationToken);
+            return await inner.TryRecordAsync(key, occurrenceId, weight, limit, window, now, cancellationToken);
+        }
     }
 }

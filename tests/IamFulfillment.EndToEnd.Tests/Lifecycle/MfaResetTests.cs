@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
-using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
 using IamFulfillment.EndToEnd.Tests.Infrastructure;
 using IamFulfillment.Sandbox.Graph;
@@ -119,9 +117,9 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
         // it twice.
         var ada = f.World.NewEmployee("Finance", "grace").WithMfaMethods(f.World);
         var ticket = Desk.For(Itsm.ServiceNow, f.World).MfaReset(ada);
-        SeesSaves? saves = null;
+        WatchesSaves? saves = null;
         await using var host = await HostUnderTest.StartAsync(f.World, services: s => s.WrapTicketStore(inner =>
-            new HoldsOneSave(saves = new SeesSaves(inner), state => state.Phase == RoundPhase.Acting && state.StepsDone.Contains($"tap:{ada.GraphId}"))));
+            new HoldsOneSave(saves = new WatchesSaves(inner), state => state.Phase == RoundPhase.Acting && state.StepsDone.Contains($"tap:{ada.GraphId}"))));
         var checkpoint = host.App.Services.GetRequiredService<HoldsOneSave>();
 
         var run = ticket.RunAsync(host);
@@ -245,19 +243,5 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
         Text.Contains("Say how the person's identity was verified", ticket.Comment);
         Text.Contains("Say when the identity was verified.", ticket.Comment);
         Assert.Equal(0, changes.Made.DirectoryChanges + changes.Made.MailsSent);
-    }
-
-    /// <summary>Keeps every save of its host's ticket store (the state and the events stored with it).</summary>
-    private sealed class SeesSaves(ITicketStore inner) : DelegatingTicketStore(inner)
-    {
-        private readonly ConcurrentQueue<(TicketState State, IReadOnlyList<AuditEvent> Events)> _saved = new();
-
-        public IReadOnlyList<(TicketState State, IReadOnlyList<AuditEvent> Events)> Saved => [.. _saved];
-
-        public override Task<TicketState> SaveAsync(TicketState state, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
-        {
-            _saved.Enqueue((state, events));
-            return base.SaveAsync(state, events, cancellationToken);
-        }
     }
 }
