@@ -3,7 +3,6 @@ using IamFulfillment.Core.Audit;
 using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Processing;
 using IamFulfillment.EndToEnd.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace IamFulfillment.EndToEnd.Tests.Grants;
 
@@ -46,20 +45,11 @@ public sealed class GrantFulfilledTests(GrantWorld f) : IClassFixture<GrantWorld
         var ticket = f.ServiceNow.Grant(ada, "finance-reports-read").ApprovedBy("grace");
         await using var host = await HostUnderTest.StartAsync(f.World, services: s => s.WrapTicketStore(inner =>
             new HoldsOneSave(inner, state => state.Phase == RoundPhase.WritingBack, thenFail: true)));
-        var record = host.App.Services.GetRequiredService<HoldsOneSave>();
-
-        var run = ticket.RunAsync(host);
-        try
+        var state = await ticket.RunHoldingASaveAsync(host, async () =>
         {
-            await record.Asked.WaitAsync(TimeSpan.FromSeconds(30));
             await Eventually.HoldsAsync(() => f.World.Holds(ada, "finance-reports-read"), "the member was not added while the write-back's record was being stored");
-        }
-        finally
-        {
-            record.Release();
-        }
+        });
 
-        var state = await run;
         Assert.Equal(Outcome.Fulfilled, state.Outcome);
         Assert.Equal(1, changes.Made.MembershipsAdded);
         Text.Contains($"{ada.DisplayName} now has access to Finance reports (read).", ticket.Comment);

@@ -5,6 +5,7 @@ using IamFulfillment.Core.Processing;
 using IamFulfillment.Sandbox.Demo;
 using IamFulfillment.Sandbox.Jira;
 using IamFulfillment.Sandbox.ServiceNow;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IamFulfillment.EndToEnd.Tests.Infrastructure;
 
@@ -98,6 +99,27 @@ public abstract class DeskTicket
 
     /// <summary>Sends the webhook and waits until the run it causes has settled.</summary>
     public Task<TicketState> RunAsync(HostUnderTest host) => host.DeliverAsync(Ref, () => SendAsync(host));
+
+    /// <summary>
+    /// Runs the ticket on a host whose store holds one save (<see cref="HoldsOneSave"/>): once the save is asked,
+    /// <paramref name="whileHeld"/> looks at the world, then the save is let go and the run settles.
+    /// </summary>
+    public async Task<TicketState> RunHoldingASaveAsync(HostUnderTest host, Func<Task> whileHeld)
+    {
+        var save = host.App.Services.GetRequiredService<HoldsOneSave>();
+        var run = RunAsync(host);
+        try
+        {
+            await save.Asked.WaitAsync(TimeSpan.FromSeconds(30));
+            await whileHeld();
+        }
+        finally
+        {
+            save.Release();
+        }
+
+        return await run;
+    }
 
     /// <summary>Customer-visible comments the service wrote, as a person reads them.</summary>
     public abstract IReadOnlyList<string> CustomerComments { get; }

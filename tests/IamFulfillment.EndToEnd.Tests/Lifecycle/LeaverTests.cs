@@ -73,22 +73,13 @@ public sealed class LeaverTests(DemoWorld f) : IClassFixture<DemoWorld>
         var ticket = Desk.For(Itsm.ServiceNow, f.World).Leaver(dennis, employeeNumber: f.World.Account(dennis).EmployeeId);
         await using var host = await HostUnderTest.StartAsync(f.World, services: s => s.WrapTicketStore(inner =>
             new HoldsOneSave(inner, state => state.Phase == RoundPhase.WritingBack)));
-        var record = host.App.Services.GetRequiredService<HoldsOneSave>();
-
-        var run = ticket.RunAsync(host);
-        try
+        var done = await ticket.RunHoldingASaveAsync(host, async () =>
         {
-            await record.Asked.WaitAsync(TimeSpan.FromSeconds(30));
             await Eventually.HoldsAsync(() => f.World.DemoGroupsOf(dennis).Count == 0, "the memberships were not removed while the write-back's record was being stored");
             await Task.Delay(200);
             Assert.Empty(ticket.CustomerComments);
-        }
-        finally
-        {
-            record.Release();
-        }
+        });
 
-        var done = await run;
         Assert.Equal((RoundPhase.Completed, Outcome.Fulfilled), (done.Phase, done.Outcome));
         Assert.False(f.World.Account(dennis).AccountEnabled);
         Assert.Single(ticket.CustomerComments);

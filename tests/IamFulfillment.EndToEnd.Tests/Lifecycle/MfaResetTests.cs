@@ -86,23 +86,14 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
         var ticket = Desk.For(Itsm.ServiceNow, f.World).MfaReset(ada);
         await using var host = await HostUnderTest.StartAsync(f.World, services: s => s.WrapTicketStore(inner =>
             new HoldsOneSave(inner, state => state.Phase == RoundPhase.WritingBack && state.StepsDone.Contains($"methods:{ada.GraphId}"))));
-        var record = host.App.Services.GetRequiredService<HoldsOneSave>();
-
-        var run = ticket.RunAsync(host);
-        try
+        var done = await ticket.RunHoldingASaveAsync(host, async () =>
         {
-            await record.Asked.WaitAsync(TimeSpan.FromSeconds(30));
             await Eventually.HoldsAsync(() => f.World.Graph.Requests.Any(r => r.Method == "POST" && r.Path.EndsWith($"/users/{ada.GraphId}/revokeSignInSessions", StringComparison.Ordinal)),
                 "the sessions were not revoked while the removal's record was being stored");
             await Task.Delay(200);
             Assert.Empty(ticket.CustomerComments);
-        }
-        finally
-        {
-            record.Release();
-        }
+        });
 
-        var done = await run;
         Assert.Equal((RoundPhase.Completed, Outcome.Fulfilled), (done.Phase, done.Outcome));
         Assert.Equal(1, f.World.Account(ada).SessionRevocations);
         Assert.Single(ticket.CustomerComments);
@@ -120,20 +111,11 @@ public sealed class MfaResetTests(DemoWorld f) : IClassFixture<DemoWorld>
         WatchesSaves? saves = null;
         await using var host = await HostUnderTest.StartAsync(f.World, services: s => s.WrapTicketStore(inner =>
             new HoldsOneSave(saves = new WatchesSaves(inner), state => state.Phase == RoundPhase.Acting && state.StepsDone.Contains($"tap:{ada.GraphId}"))));
-        var checkpoint = host.App.Services.GetRequiredService<HoldsOneSave>();
-
-        var run = ticket.RunAsync(host);
-        try
+        var done = await ticket.RunHoldingASaveAsync(host, async () =>
         {
-            await checkpoint.Asked.WaitAsync(TimeSpan.FromSeconds(30));
             await Eventually.HoldsAsync(() => f.World.Account(ada).SessionRevocations == 1, "the sessions were not revoked while the pass's checkpoint was being stored");
-        }
-        finally
-        {
-            checkpoint.Release();
-        }
+        });
 
-        var done = await run;
         var revocation = $"revoke:{ada.GraphId}";
         Assert.Equal((RoundPhase.Completed, Outcome.Fulfilled), (done.Phase, done.Outcome));
         var record = Assert.Single(saves!.Saved, save => save.State.StepsInFlight.Count > 0);
