@@ -9,29 +9,50 @@ namespace IamFulfillment.Connectors.Storage;
 /// <summary>
 /// Webhook deliveries seen, so a retried delivery is queued once and a duplicate is dropped. PartitionKey is the
 /// ticket system, RowKey the delivery id (or <c>~</c> + its SHA-256 when it has characters a key may not hold).
-/// A delivery is <c>Received</c> until its work item is durably queued, then <c>Queued</c>.
+/// A delivery is <c>Received</c> until its work item is durably queued, then <c>Queued</c>; one recorded after its item
+/// was queued is <c>Queued</c> from the start.
 /// </summary>
 public sealed class TableDeliveryLedger(TableClient table, TimeProvider time, ILogger<TableDeliveryLedger> logger, int retentionDays = 7)
     : IDeliveryLedger
 {
     public const string Received = "Received";
     public const string Queued = "Queued";
+    private const string AttemptProperty = "QueuedBy";
 
-    public async Task<DeliveryStatus> RecordAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken)
+    public Task<DeliveryStatus> RecordAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken) =>
+        InsertAsync(system, deliveryId, ticketKey, queued: false, cancellationToken);
+
+    /// <summary>
+    /// One write for a delivery whose item is already durably queued: the row is created <c>Queued</c>. It carries an
+    /// id of this attempt, so an insert whose answer was lost (the client's retry meets it: 409) is known for this
+    /// delivery's own and not taken for a duplicate, which would withdraw the only message.
+    /// </summary>
+    public Task<DeliveryStatus> RecordQueuedAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken) =>
+        InsertAsync(system, deliveryId, ticketKey, queued: true, cancellationToken);
+
+    private async Task<DeliveryStatus> InsertAsync(TicketSystemKind system, string deliveryId, string ticketKey, bool queued, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(deliveryId);
         var (partition, row) = Keys(system, deliveryId);
+        var attempt = queued ? Guid.NewGuid().ToString("N") : null;
 
         // A record purged between the insert and the read is simply inserted again: at most two rounds.
-        for (var attempt = 0; ; attempt++)
+        for (var round = 0; ; round++)
         {
+            var now = time.GetUtcNow();
             var entity = new TableEntity(partition, row)
             {
-                ["State"] = Received,
+                ["State"] = queued ? Queued : Received,
                 ["DeliveryId"] = TableKeys.Cap(deliveryId),
                 ["TicketKey"] = TableKeys.Cap(ticketKey),
-                ["ReceivedAt"] = time.GetUtcNow(),
+                ["ReceivedAt"] = now,
             };
+            if (queued)
+            {
+                entity["QueuedAt"] = now;
+                entity[AttemptProperty] = attempt;
+            }
+
             try
             {
                 await table.AddEntityAsync(entity, cancellationToken);
@@ -40,13 +61,22 @@ public sealed class TableDeliveryLedger(TableClient table, TimeProvider time, IL
             }
             catch (RequestFailedException ex) when (ex.Status == 409)
             {
-                var existing = await table.GetEntityIfExistsAsync<TableEntity>(partition, row, ["State"], cancellationToken);
-                if (!existing.HasValue && attempt == 0)
+                var existing = await table.GetEntityIfExistsAsync<TableEntity>(partition, row, ["State", AttemptProperty], cancellationToken);
+                if (!existing.HasValue && round == 0)
                 {
                     continue;
                 }
 
-                var status = existing.HasValue && existing.Value!.GetString("State") == Queued ? DeliveryStatus.AlreadyQueued : DeliveryStatus.NotYetQueued;
+                var status = !existing.HasValue ? DeliveryStatus.NotYetQueued
+                    : attempt is not null && existing.Value!.GetString(AttemptProperty) == attempt ? DeliveryStatus.New
+                    : existing.Value!.GetString("State") == Queued ? DeliveryStatus.AlreadyQueued
+                    : DeliveryStatus.NotYetQueued;
+                if (queued && status == DeliveryStatus.NotYetQueued)
+                {
+                    // An earlier attempt recorded it without queuing its item; this one's item is queued.
+                    await MarkQueuedAsync(system, deliveryId, cancellationToken);
+                }
+
                 logger.DeliveryRecorded(deliveryId, partition, ticketKey, status.ToString());
                 return status;
             }

@@ -55,7 +55,7 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
         {
             var status = claim is null
                 ? await RecordThenQueueAsync(item, cancellationToken)
-                : await RecordAndQueueHeldAsync(claim, item, cancellationToken);
+                : await QueueHeldThenRecordAsync(claim, item, cancellationToken);
             if (status == DeliveryStatus.AlreadyQueued)
             {
                 return new IntakeResult(IntakeStatus.Duplicate, "Duplicate delivery: already queued, nothing done.", deliveryId, ticket);
@@ -67,23 +67,22 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
             return new IntakeResult(IntakeStatus.Unavailable, "Storage is unavailable; nothing was queued. Retry later.", deliveryId, ticket);
         }
 
-        if (claim is null)
+        if (claim is not null)
         {
-            signal.Notify();
+            claim.Start(); // recorded as queued already
         }
         else
         {
-            claim.Start();
-        }
-
-        try
-        {
-            await ledger.MarkQueuedAsync(system, deliveryId, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // Queued already; a retry of this delivery would queue it again, which processing absorbs.
-            LogStorageFailure(logger, system, deliveryId, ex.GetType().Name);
+            signal.Notify();
+            try
+            {
+                await ledger.MarkQueuedAsync(system, deliveryId, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Queued already; a retry of this delivery would queue it again, which processing absorbs.
+                LogStorageFailure(logger, system, deliveryId, ex.GetType().Name);
+            }
         }
 
         return new IntakeResult(IntakeStatus.Accepted, "Accepted: the ticket will be processed.", deliveryId, ticket);
@@ -101,34 +100,33 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
     }
 
     /// <summary>
-    /// The delivery is recorded and its item queued at once: the message is hidden for this process, so when the
-    /// ledger says it is a duplicate (or cannot be written) the message is simply taken back.
+    /// The item is queued held for this process, then the delivery recorded as queued in one write (never before the
+    /// message is durable). Only a ledger that says the delivery was queued before takes the message back: when the
+    /// record cannot be written, or its answer is lost, the item is kept and processed — taken back, it could be lost
+    /// (the record may have landed, and the sender's retry would then be answered as a duplicate). A second copy of an
+    /// item changes nothing.
     /// </summary>
-    private async Task<DeliveryStatus> RecordAndQueueHeldAsync(IWorkClaim claim, WorkItem item, CancellationToken cancellationToken)
+    private async Task<DeliveryStatus> QueueHeldThenRecordAsync(IWorkClaim claim, WorkItem item, CancellationToken cancellationToken)
     {
         // Queued first: the claim starts the ticket read on its way, and that read is what the requester waits for.
-        var queuing = claim.QueueAsync(item, cancellationToken);
-        var recording = ledger.RecordAsync(item.System, item.DeliveryId!, item.TicketKey, cancellationToken);
+        await claim.QueueAsync(item, cancellationToken);
+        DeliveryStatus status;
         try
         {
-            await Task.WhenAll(recording, queuing);
+            status = await ledger.RecordQueuedAsync(item.System, item.DeliveryId!, item.TicketKey, cancellationToken);
         }
-        catch
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            if (queuing.IsCompletedSuccessfully)
-            {
-                await WithdrawQuietlyAsync(claim, item);
-            }
-
-            throw;
+            LogStorageFailure(logger, item.System, item.DeliveryId!, ex.GetType().Name);
+            return DeliveryStatus.NotYetQueued;
         }
 
-        if (recording.Result == DeliveryStatus.AlreadyQueued)
+        if (status == DeliveryStatus.AlreadyQueued)
         {
             await WithdrawQuietlyAsync(claim, item);
         }
 
-        return recording.Result;
+        return status;
     }
 
     private async Task WithdrawQuietlyAsync(IWorkClaim claim, WorkItem item)

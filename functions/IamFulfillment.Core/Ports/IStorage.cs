@@ -22,6 +22,23 @@ public interface IDeliveryLedger
     Task<DeliveryStatus> RecordAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken);
 
     Task MarkQueuedAsync(TicketSystemKind system, string deliveryId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records a delivery whose work item is already durably queued, as queued. <see cref="DeliveryStatus.AlreadyQueued"/>:
+    /// an earlier delivery's item is queued (take this one's back); otherwise this one's item is the one to process
+    /// (<see cref="DeliveryStatus.NotYetQueued"/>: an earlier attempt recorded it without queuing; the record now says queued).
+    /// A store that can do this in one write should: it is on the path of every delivery handed over in-process.
+    /// </summary>
+    async Task<DeliveryStatus> RecordQueuedAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken)
+    {
+        var status = await RecordAsync(system, deliveryId, ticketKey, cancellationToken);
+        if (status != DeliveryStatus.AlreadyQueued)
+        {
+            await MarkQueuedAsync(system, deliveryId, cancellationToken);
+        }
+
+        return status;
+    }
 }
 
 /// <summary>The durable work queue between intake and processing.</summary>

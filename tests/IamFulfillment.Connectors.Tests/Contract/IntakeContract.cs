@@ -4,6 +4,7 @@ using IamFulfillment.Core.Decisions;
 using IamFulfillment.Core.Intake;
 using IamFulfillment.Core.Model;
 using IamFulfillment.Core.Ports;
+using IamFulfillment.Core.Processing;
 using IamFulfillment.Sandbox.Jira;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -62,6 +63,44 @@ public abstract class IntakeContract<TWorld> : IClassFixture<TWorld>, IAsyncLife
         Assert.Equal(first.DeliveryId, second.DeliveryId);
         Assert.Equal([key], await QueuedAsync());
         Assert.Equal(new Dictionary<string, long> { ["Accepted"] = 1, ["Duplicate"] = 1 }, meter.Counted(World.Kind));
+    }
+
+    [Fact]
+    public async Task HandedOver_TheDeliveryIsRecordedQueuedInOneWriteAfterItsItemIsQueued_AndADuplicatesItemIsTakenBack()
+    {
+        var key = NewTicket();
+        var delivery = World.BuildDelivery(key);
+        var first = new NotedClaim();
+        var second = new NotedClaim();
+
+        var accepted = await Intake(signal: new OneClaim(first)).AcceptAsync(World.Kind, delivery.Header, delivery.Header("Content-Type"), delivery.Body, default);
+        var duplicate = await Intake(signal: new OneClaim(second)).AcceptAsync(World.Kind, delivery.Header, delivery.Header("Content-Type"), delivery.Body, default);
+
+        Assert.Equal(IntakeStatus.Accepted, accepted.Status);
+        Assert.Equal((true, true, false), (first.Queued, first.Started, first.Withdrawn));
+        Assert.Equal(IntakeStatus.Duplicate, duplicate.Status);
+        Assert.Equal((false, true), (second.Started, second.Withdrawn));
+        var row = (await Storage.RawTable(t => t.Deliveries).GetEntityAsync<Azure.Data.Tables.TableEntity>(World.Kind.ToString(), accepted.DeliveryId!)).Value;
+        Assert.Equal(TableDeliveryLedger.Queued, row.GetString("State"));
+    }
+
+    [Fact]
+    public async Task HandedOver_WhoseRecordLandedButItsAnswerWasLost_IsKeptAndProcessed_AndTheRetryIsADuplicate()
+    {
+        var key = NewTicket();
+        var delivery = World.BuildDelivery(key);
+        var first = new NotedClaim();
+        var retried = new NotedClaim();
+        var lost = new AnswerLostAfterLanding(Storage.Get<IDeliveryLedger>());
+
+        var accepted = await Intake(lost, new OneClaim(first)).AcceptAsync(World.Kind, delivery.Header, delivery.Header("Content-Type"), delivery.Body, default);
+        var retry = await Intake(signal: new OneClaim(retried)).AcceptAsync(World.Kind, delivery.Header, delivery.Header("Content-Type"), delivery.Body, default);
+
+        // Taken back, the only item would be gone: the retry meets the record and is a duplicate.
+        Assert.Equal(IntakeStatus.Accepted, accepted.Status);
+        Assert.Equal((true, true, false), (first.Queued, first.Started, first.Withdrawn));
+        Assert.Equal(IntakeStatus.Duplicate, retry.Status);
+        Assert.True(retried.Withdrawn);
     }
 
     [Fact]
@@ -127,12 +166,12 @@ public abstract class IntakeContract<TWorld> : IClassFixture<TWorld>, IAsyncLife
 
     protected Task<IntakeResult> AcceptAsync(ContractDelivery delivery) => Intake().AcceptAsync(World.Kind, delivery.Header, delivery.Header("Content-Type"), delivery.Body, default);
 
-    /// <summary>Intake as the hosts build it for this system, over the real ledger and queue.</summary>
-    protected WebhookIntake Intake(Action<IntakeOptions>? configure = null)
+    /// <summary>Intake as the hosts build it for this system, over the real ledger and queue (or <paramref name="ledger"/>), with no consumer in process (or <paramref name="signal"/>'s).</summary>
+    protected WebhookIntake Intake(IDeliveryLedger? ledger = null, IWorkSignal? signal = null, Action<IntakeOptions>? configure = null)
     {
         var options = World.IntakeOptions();
         configure?.Invoke(options);
-        return new WebhookIntake(Storage.Get<IDeliveryLedger>(), Storage.Get<IWorkQueue>(), new NoSignal(), options, Clock, NullLogger<WebhookIntake>.Instance);
+        return new WebhookIntake(ledger ?? Storage.Get<IDeliveryLedger>(), Storage.Get<IWorkQueue>(), signal ?? new NoSignal(), options, Clock, NullLogger<WebhookIntake>.Instance);
     }
 
     /// <summary>The ticket keys of the work items on the queue, oldest first.</summary>
@@ -143,6 +182,62 @@ public abstract class IntakeContract<TWorld> : IClassFixture<TWorld>, IAsyncLife
     }
 
     private StorageScope Storage => _storage ?? throw new InvalidOperationException("Storage is not ready.");
+
+    /// <summary>A consumer in process with one free slot, which <paramref name="claim"/> takes.</summary>
+    private sealed class OneClaim(NotedClaim claim) : IWorkSignal
+    {
+        private int _taken;
+
+        public void Notify()
+        {
+        }
+
+        public IWorkClaim? TryClaim() => Interlocked.Exchange(ref _taken, 1) == 0 ? claim : null;
+    }
+
+    /// <summary>A processing slot that notes what intake did with its item (queued, then started or taken back).</summary>
+    private sealed class NotedClaim : IWorkClaim
+    {
+        public bool Queued { get; private set; }
+
+        public bool Started { get; private set; }
+
+        public bool Withdrawn { get; private set; }
+
+        public Task QueueAsync(WorkItem item, CancellationToken cancellationToken)
+        {
+            Queued = true;
+            return Task.CompletedTask;
+        }
+
+        public Task WithdrawAsync(CancellationToken cancellationToken)
+        {
+            Withdrawn = true;
+            return Task.CompletedTask;
+        }
+
+        public void Start() => Started = true;
+
+        public void Dispose()
+        {
+        }
+    }
+
+    /// <summary>A ledger whose record of a queued delivery lands, and then its answer is lost.</summary>
+    private sealed class AnswerLostAfterLanding(IDeliveryLedger inner) : IDeliveryLedger
+    {
+        public Task<DeliveryStatus> RecordAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken) =>
+            inner.RecordAsync(system, deliveryId, ticketKey, cancellationToken);
+
+        public Task MarkQueuedAsync(TicketSystemKind system, string deliveryId, CancellationToken cancellationToken) =>
+            inner.MarkQueuedAsync(system, deliveryId, cancellationToken);
+
+        public async Task<DeliveryStatus> RecordQueuedAsync(TicketSystemKind system, string deliveryId, string ticketKey, CancellationToken cancellationToken)
+        {
+            await inner.RecordQueuedAsync(system, deliveryId, ticketKey, cancellationToken);
+            throw new IOException("The connection was reset before the answer arrived (test).");
+        }
+    }
 
     /// <summary>Intake wakes the in-process consumer after a durable enqueue; there is none here.</summary>
     private sealed class NoSignal : IWorkSignal

@@ -66,6 +66,62 @@ public sealed class TableDeliveryLedgerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task RecordQueued_FirstTime_IsNew_AndTheRowSaysQueued_InOneWrite()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var requests = new RequestMethods();
+        var ledger = new TableDeliveryLedger(scope.CountedTable(t => t.Deliveries, requests), scope.Time, NullLogger<TableDeliveryLedger>.Instance);
+
+        var status = await ledger.RecordQueuedAsync(TicketSystemKind.Jira, "d-1", "HR-12", CancellationToken.None);
+
+        Assert.Equal(DeliveryStatus.New, status);
+        Assert.Equal(["POST"], requests.Sent);
+        var row = (await scope.RawTable(t => t.Deliveries).GetEntityAsync<TableEntity>("Jira", "d-1")).Value;
+        Assert.Equal("Queued", row.GetString("State"));
+        Assert.Equal("HR-12", row.GetString("TicketKey"));
+        Assert.Equal(StorageScope.Start, row.GetDateTimeOffset("ReceivedAt"));
+        Assert.Equal(StorageScope.Start, row.GetDateTimeOffset("QueuedAt"));
+        Assert.Equal(DeliveryStatus.AlreadyQueued, await scope.Get<IDeliveryLedger>().RecordAsync(TicketSystemKind.Jira, "d-1", "HR-12", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task RecordQueued_WhoseInsertAnswerWasLost_IsThisDeliverysOwn_NotADuplicate()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var lost = new LostAnswer(r => r.Method == Azure.Core.RequestMethod.Post);
+        var ledger = new TableDeliveryLedger(scope.RetriedTable(t => t.Deliveries, lost), scope.Time, NullLogger<TableDeliveryLedger>.Instance);
+
+        var status = await ledger.RecordQueuedAsync(TicketSystemKind.Jira, "d-1", "HR-12", CancellationToken.None);
+
+        // The insert landed and the client's retry met it (409): taken for a duplicate, intake would withdraw the only message.
+        Assert.True(lost.Lost);
+        Assert.Equal(DeliveryStatus.New, status);
+    }
+
+    [Fact]
+    public async Task RecordQueued_AfterAnAttemptThatRecordedItWithoutQueuing_IsThisDeliverysToProcess_AndTheRowNowSaysQueued()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var ledger = scope.Get<IDeliveryLedger>();
+        await ledger.RecordAsync(TicketSystemKind.ServiceNow, "d-1", "sys-1", CancellationToken.None);
+
+        var status = await ledger.RecordQueuedAsync(TicketSystemKind.ServiceNow, "d-1", "sys-1", CancellationToken.None);
+
+        Assert.Equal(DeliveryStatus.NotYetQueued, status);
+        Assert.Equal(DeliveryStatus.AlreadyQueued, await ledger.RecordAsync(TicketSystemKind.ServiceNow, "d-1", "sys-1", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task RecordQueued_AfterAnotherAttemptQueuedIt_IsAlreadyQueued()
+    {
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var ledger = scope.Get<IDeliveryLedger>();
+        await ledger.RecordQueuedAsync(TicketSystemKind.Jira, "d-1", "HR-12", CancellationToken.None);
+
+        Assert.Equal(DeliveryStatus.AlreadyQueued, await ledger.RecordQueuedAsync(TicketSystemKind.Jira, "d-1", "HR-12", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Record_SameDeliveryIdFromTwoSystems_AreIndependent()
     {
         await using var scope = await StorageScope.CreateAsync(azurite);
