@@ -73,8 +73,8 @@ public abstract class IntakeContract<TWorld> : IClassFixture<TWorld>, IAsyncLife
         var first = new NotedClaim();
         var second = new NotedClaim();
 
-        var accepted = await Intake(signal: new OneClaim(first)).AcceptAsync(World.Kind, delivery.Header, delivery.Header("Content-Type"), delivery.Body, default);
-        var duplicate = await Intake(signal: new OneClaim(second)).AcceptAsync(World.Kind, delivery.Header, delivery.Header("Content-Type"), delivery.Body, default);
+        var accepted = await AcceptAsync(delivery, signal: new OneClaim(first));
+        var duplicate = await AcceptAsync(delivery, signal: new OneClaim(second));
 
         Assert.Equal(IntakeStatus.Accepted, accepted.Status);
         Assert.Equal((true, true, false), (first.Queued, first.Started, first.Withdrawn));
@@ -93,8 +93,8 @@ public abstract class IntakeContract<TWorld> : IClassFixture<TWorld>, IAsyncLife
         var retried = new NotedClaim();
         var lost = new AnswerLostAfterLanding(Storage.Get<IDeliveryLedger>());
 
-        var accepted = await Intake(lost, new OneClaim(first)).AcceptAsync(World.Kind, delivery.Header, delivery.Header("Content-Type"), delivery.Body, default);
-        var retry = await Intake(signal: new OneClaim(retried)).AcceptAsync(World.Kind, delivery.Header, delivery.Header("Content-Type"), delivery.Body, default);
+        var accepted = await AcceptAsync(delivery, lost, new OneClaim(first));
+        var retry = await AcceptAsync(delivery, signal: new OneClaim(retried));
 
         // Taken back, the only item would be gone: the retry meets the record and is a duplicate.
         Assert.Equal(IntakeStatus.Accepted, accepted.Status);
@@ -164,7 +164,9 @@ public abstract class IntakeContract<TWorld> : IClassFixture<TWorld>, IAsyncLife
         return World.CreateAccessRequest(ada, ada, new RequestShape("finance-reports-read", "Quarter-end reporting for the EMEA ledger", new DateOnly(2026, 12, 31)));
     }
 
-    protected Task<IntakeResult> AcceptAsync(ContractDelivery delivery) => Intake().AcceptAsync(World.Kind, delivery.Header, delivery.Header("Content-Type"), delivery.Body, default);
+    /// <summary>Intake takes <paramref name="delivery"/> (over <paramref name="ledger"/> and with <paramref name="signal"/>'s consumer, when given).</summary>
+    protected Task<IntakeResult> AcceptAsync(ContractDelivery delivery, IDeliveryLedger? ledger = null, IWorkSignal? signal = null) =>
+        Intake(ledger, signal).AcceptAsync(World.Kind, delivery.Header, delivery.Header("Content-Type"), delivery.Body, default);
 
     /// <summary>Intake as the hosts build it for this system, over the real ledger and queue (or <paramref name="ledger"/>), with no consumer in process (or <paramref name="signal"/>'s).</summary>
     protected WebhookIntake Intake(IDeliveryLedger? ledger = null, IWorkSignal? signal = null, Action<IntakeOptions>? configure = null)
