@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using IamFulfillment.Connectors.Storage;
 using IamFulfillment.Core.Processing;
 using Microsoft.Extensions.Hosting;
@@ -143,17 +144,19 @@ public sealed partial class QueueConsumerService(
         var current = message;
         var keepAlive = Task.Run(async () =>
         {
-            // Renew at half the visibility timeout so a long ticket is not handed to a second worker. A renewal that
-            // fails (storage briefly unreachable) is tried again sooner, while the message is still hidden; only a
-            // message that is gone (or taken over after its visibility ran out) ends the renewals.
-            var wait = visibility / 2;
+            // Renew halfway through the message's hold so a long ticket is not handed to a second worker: timed from
+            // when the message was hidden, not from when the work started (a handed-over item's hold began with its
+            // enqueue, a received one's with the receive). A renewal that fails (storage briefly unreachable) is tried
+            // again sooner, while the message is still hidden; only a message that is gone (or taken over after its
+            // visibility ran out) ends the renewals.
+            var wait = HalfwayThrough(current, visibility);
             while (!renewal.Token.IsCancellationRequested)
             {
                 await Task.Delay(wait, renewal.Token);
                 try
                 {
                     current = await source.ExtendAsync(current, visibility, renewal.Token);
-                    wait = visibility / 2;
+                    wait = HalfwayThrough(current, visibility);
                 }
                 catch (Exception ex) when (!renewal.Token.IsCancellationRequested)
                 {
@@ -190,6 +193,19 @@ public sealed partial class QueueConsumerService(
             await Quietly(keepAlive);
             LogHandleFailed(logger, item.Ticket.ToString(), message.DequeueCount, ex.GetType().Name);
         }
+    }
+
+    /// <summary>How long until half of <paramref name="message"/>'s hold of <paramref name="visibility"/> has gone by.</summary>
+    private static TimeSpan HalfwayThrough(ReceivedWork message, TimeSpan visibility)
+    {
+        var half = visibility / 2;
+        if (message.HiddenSince == 0)
+        {
+            return half;
+        }
+
+        var left = half - Stopwatch.GetElapsedTime(message.HiddenSince);
+        return left < TimeSpan.Zero ? TimeSpan.Zero : left;
     }
 
     private async Task TryDeleteAsync(ReceivedWork message)

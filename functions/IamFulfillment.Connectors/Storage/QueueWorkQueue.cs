@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Azure.Storage.Queues;
 using IamFulfillment.Core.Ports;
 using IamFulfillment.Core.Processing;
@@ -44,8 +45,9 @@ public sealed class QueueWorkQueue(QueueClient queue, ILogger<QueueWorkQueue> lo
     {
         var text = WorkMessage.Serialize(item);
         var visibility = hold <= TimeSpan.Zero ? TimeSpan.FromSeconds(1) : hold > MaxDelay ? MaxDelay : hold;
+        var hiddenSince = Stopwatch.GetTimestamp();
         var receipt = await queue.SendMessageAsync(text, visibility, NoExpiry, cancellationToken);
         logger.WorkQueued(item.Ticket.ToString(), item.Reason, item.Attempt, receipt.Value.MessageId, visibility);
-        return new ReceivedWork(item, receipt.Value.MessageId, receipt.Value.PopReceipt, 1, text);
+        return new ReceivedWork(item, receipt.Value.MessageId, receipt.Value.PopReceipt, 1, text, hiddenSince);
     }
 }

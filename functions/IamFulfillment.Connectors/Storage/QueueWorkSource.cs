@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Azure;
 using Azure.Storage.Queues;
 using IamFulfillment.Core.Processing;
@@ -9,7 +10,11 @@ namespace IamFulfillment.Connectors.Storage;
 /// not JSON, no ticket): the consumer logs <see cref="RawText"/> and deletes it. Use the newest
 /// <see cref="PopReceipt"/>: each <see cref="QueueWorkSource.ExtendAsync"/> replaces it.
 /// </summary>
-public sealed record ReceivedWork(WorkItem? Item, string MessageId, string PopReceipt, long DequeueCount, string RawText);
+/// <param name="HiddenSince">
+/// <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> taken just before the call that hid the message: its hold
+/// runs from no earlier, so renewals are timed from it (0: not known, time them from when the work starts).
+/// </param>
+public sealed record ReceivedWork(WorkItem? Item, string MessageId, string PopReceipt, long DequeueCount, string RawText, long HiddenSince = 0);
 
 /// <summary>
 /// The standalone host's side of the work queue: receive, extend visibility on long work, delete when done. It reads
@@ -29,12 +34,13 @@ public sealed class QueueWorkSource
     public async Task<IReadOnlyList<ReceivedWork>> ReceiveAsync(int max, TimeSpan visibility, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        var hiddenSince = Stopwatch.GetTimestamp();
         var messages = await _queue.ReceiveMessagesAsync(Math.Min(max, MaxBatch), Clamp(visibility), cancellationToken);
         return [.. messages.Value.Select(m =>
         {
             var raw = m.Body.ToString();
             var text = WorkMessage.DecodeBase64(raw);
-            return new ReceivedWork(text is null ? null : WorkMessage.ParseMessage(text), m.MessageId, m.PopReceipt, m.DequeueCount, text ?? raw);
+            return new ReceivedWork(text is null ? null : WorkMessage.ParseMessage(text), m.MessageId, m.PopReceipt, m.DequeueCount, text ?? raw, hiddenSince);
         })];
     }
 
@@ -55,8 +61,9 @@ public sealed class QueueWorkSource
     /// <summary>Keeps a message hidden for <paramref name="visibility"/> from now; returns it with its new pop receipt.</summary>
     public async Task<ReceivedWork> ExtendAsync(ReceivedWork received, TimeSpan visibility, CancellationToken cancellationToken)
     {
+        var hiddenSince = Stopwatch.GetTimestamp();
         var updated = await _queue.UpdateMessageAsync(received.MessageId, received.PopReceipt, messageText: null, visibilityTimeout: Clamp(visibility), cancellationToken: cancellationToken);
-        return received with { PopReceipt = updated.Value.PopReceipt };
+        return received with { PopReceipt = updated.Value.PopReceipt, HiddenSince = hiddenSince };
     }
 
     /// <summary>For the Azure Functions queue trigger, which hands over the decoded string.</summary>

@@ -128,6 +128,28 @@ public sealed class QueueWorkTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task EveryWayAMessageIsHidden_NotesWhenItsHoldBegan_SoRenewalsAreTimedFromIt()
+    {
+        // The consumer renews halfway through a hold: timed from when the work started, a handed-over item whose
+        // work starts late would be renewed after its hold ran out and reappear mid-run.
+        await using var scope = await StorageScope.CreateAsync(azurite);
+        var source = scope.Get<QueueWorkSource>();
+        var before = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        var held = await scope.Get<QueueWorkQueue>().EnqueueHeldAsync(Item, TimeSpan.FromSeconds(1), CancellationToken.None);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var beforeReceive = System.Diagnostics.Stopwatch.GetTimestamp();
+        var received = Assert.Single(await source.ReceiveAsync(1, TimeSpan.FromSeconds(30), CancellationToken.None));
+        var beforeExtend = System.Diagnostics.Stopwatch.GetTimestamp();
+        var extended = await source.ExtendAsync(received, TimeSpan.FromSeconds(30), CancellationToken.None);
+        var after = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        Assert.InRange(held.HiddenSince, before, beforeReceive);
+        Assert.InRange(received.HiddenSince, beforeReceive, beforeExtend);
+        Assert.InRange(extended.HiddenSince, beforeExtend, after);
+    }
+
+    [Fact]
     public async Task Extend_KeepsTheMessageContent()
     {
         await using var scope = await StorageScope.CreateAsync(azurite);
