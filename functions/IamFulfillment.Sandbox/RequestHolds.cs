@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+
 namespace IamFulfillment.Sandbox;
 
 /// <summary>Where a held request waits: before the sandbox acts on it, or after it acted but before the answer is sent.</summary>
@@ -83,11 +85,33 @@ public sealed class RequestHolds
         }
     }
 
+    /// <summary>Whether any hold is set (only then is a request's body worth reading for a match).</summary>
+    public bool Any
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _holds.Count > 0;
+            }
+        }
+    }
+
+    /// <summary>The request body as text, left readable for the handler behind the front door.</summary>
+    internal static async Task<string> ReadBodyAsync(HttpRequest request)
+    {
+        request.EnableBuffering();
+        using var reader = new StreamReader(request.Body, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
+        var body = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
+        request.Body.Position = 0;
+        return body;
+    }
+
     /// <summary>
     /// Runs <paramref name="handle"/> under <paramref name="hold"/>: waits before or after it as the hold says. Returns
     /// false when the request must be aborted (dropped, or the client went away while it waited).
     /// </summary>
-    public static async Task<bool> RunAsync(RequestHold? hold, Microsoft.AspNetCore.Http.HttpContext context, Func<Task> handle)
+    public static async Task<bool> RunAsync(RequestHold? hold, HttpContext context, Func<Task> handle)
     {
         if (hold is null)
         {

@@ -122,7 +122,7 @@ public sealed class SandboxFrontDoor(SandboxFaults faults, Func<TimeProvider> ti
                 context.Request.Headers[FaultHeader] = $"{fault.Kind}:{fault.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture)}";
             }
 
-            var body = Holds.MatchesBodies ? await ReadBodyAsync(context.Request) : null;
+            var body = Holds.MatchesBodies ? await RequestHolds.ReadBodyAsync(context.Request) : null;
             if (!await RequestHolds.RunAsync(Holds.Match(method, path, body), context, next))
             {
                 Log(0, fault?.Kind);
@@ -143,16 +143,6 @@ public sealed class SandboxFrontDoor(SandboxFaults faults, Func<TimeProvider> ti
     {
         var parts = value.Split(':');
         return (Enum.Parse<SandboxFaultKind>(parts[0]), int.Parse(parts[1], CultureInfo.InvariantCulture));
-    }
-
-    /// <summary>The request body as text, left readable for the sandbox behind the front door.</summary>
-    private static async Task<string> ReadBodyAsync(HttpRequest request)
-    {
-        request.EnableBuffering();
-        using var reader = new StreamReader(request.Body, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
-        var body = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
-        request.Body.Position = 0;
-        return body;
     }
 
     /// <summary>Waits like a server that never answers; ends early when the client gives up.</summary>

@@ -383,11 +383,48 @@ public sealed partial class GraphSandbox : IDisposable
             return;
         }
 
-        if (!await RequestHolds.RunAsync(Holds.Match(context.Request.Method, path), context, next))
+        if (!await RequestHolds.RunAsync(await MatchHoldAsync(context.Request, path), context, next))
         {
             Record(_httpCalls, new SandboxRequest(_time.GetUtcNow(), context.Request.Method, path, context.Request.QueryString.Value ?? "", 0, false, null, "dropped"));
             context.Abort();
         }
+    }
+
+    /// <summary>
+    /// The hold a call falls under. A <c>$batch</c> call is held as a whole when one of its requests matches a hold:
+    /// the service gathers concurrent requests into batches, and a test holding a member add must catch it however
+    /// it travels.
+    /// </summary>
+    private async Task<RequestHold?> MatchHoldAsync(HttpRequest request, string path)
+    {
+        if (Holds.Match(request.Method, path) is { } direct)
+        {
+            return direct;
+        }
+
+        if (!path.EndsWith("/$batch", StringComparison.Ordinal) || !Holds.Any)
+        {
+            return null;
+        }
+
+        var body = await RequestHolds.ReadBodyAsync(request);
+        try
+        {
+            foreach (var item in JsonNode.Parse(body)?["requests"] as JsonArray ?? [])
+            {
+                if (item?["method"]?.GetValue<string>() is { } method && item["url"]?.GetValue<string>() is { } url
+                    && Holds.Match(method, "/v1.0/" + url.TrimStart('/')) is { } hold)
+                {
+                    return hold;
+                }
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            // Not a well-formed batch: the batch handler answers 400.
+        }
+
+        return null;
     }
 
     private Task<IResponseMessage> OnRequestAsync(IRequestMessage message)

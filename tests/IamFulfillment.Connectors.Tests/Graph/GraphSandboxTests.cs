@@ -96,6 +96,32 @@ public sealed class GraphSandboxTests : IDisposable
     }
 
     [Fact]
+    public async Task Hold_OnAMemberAdd_HoldsTheBatchThatCarriesIt_AppliedButUnansweredUntilReleased()
+    {
+        var user = _sandbox.AddUser(new SandboxUser { UserPrincipalName = "a@contoso.test" });
+        var group = _sandbox.AddGroup(new SandboxGroup { DisplayName = "G" });
+        var hold = _sandbox.Holds.Add("POST", $"/groups/{group.Id}/members/$ref", Sandbox.HoldPoint.AfterHandling);
+        var add = new JsonObject
+        {
+            ["id"] = "2",
+            ["method"] = "POST",
+            ["url"] = $"/groups/{group.Id}/members/$ref",
+            ["headers"] = new JsonObject { ["Content-Type"] = "application/json" },
+            ["body"] = new JsonObject { ["@odata.id"] = $"https://graph.microsoft.com/v1.0/directoryObjects/{user.Id}" },
+        };
+
+        var sending = PostBatch(new JsonArray(new JsonObject { ["id"] = "1", ["method"] = "GET", ["url"] = "/users" }, add));
+        await hold.Arrived.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(_sandbox.IsMember(group.Id, user.Id));
+        Assert.False(sending.IsCompleted);
+        hold.Release();
+        using var response = await sending;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, (await Json(response))["responses"]!.AsArray().Count);
+    }
+
+    [Fact]
     public async Task Batch_MoreThanTwentyRequests_Is400()
     {
         var requests = Enumerable.Range(1, 21).Select(i => new JsonObject { ["id"] = $"{i}", ["method"] = "GET", ["url"] = "/users" });
