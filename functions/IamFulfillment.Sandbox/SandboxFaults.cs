@@ -40,6 +40,13 @@ public sealed record SandboxCall(string Method, string Path, string Query, DateT
 
     /// <summary>When the request arrived (before latency and handling); <see cref="At"/> is when it was answered or dropped.</summary>
     public DateTimeOffset ReceivedAt { get; init; }
+
+    /// <summary>
+    /// How many round trips deep the call came: 1, or one more than the deepest call already answered (its latency
+    /// served) when it arrived. Calls a client sends together share a wave; one sent after reading another's answer
+    /// is a wave later. Unlike elapsed time, it does not move on a busy machine.
+    /// </summary>
+    public int Wave { get; init; }
 }
 
 /// <summary>

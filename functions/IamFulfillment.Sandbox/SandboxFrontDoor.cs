@@ -19,6 +19,7 @@ public sealed class SandboxFrontDoor(SandboxFaults faults, Func<TimeProvider> ti
     private readonly ConcurrentQueue<SandboxCall> _calls = new();
     private int _inFlight;
     private int _peakConcurrency;
+    private int _answeredWave;
     private long _latencyTicks;
 
     public SandboxFaults Faults { get; } = faults;
@@ -54,6 +55,7 @@ public sealed class SandboxFrontDoor(SandboxFaults faults, Func<TimeProvider> ti
     {
         _calls.Clear();
         Interlocked.Exchange(ref _peakConcurrency, 0);
+        Interlocked.Exchange(ref _answeredWave, 0);
     }
 
     /// <summary>The middleware itself (<c>app.Use(frontDoor.InvokeAsync)</c>).</summary>
@@ -71,6 +73,7 @@ public sealed class SandboxFrontDoor(SandboxFaults faults, Func<TimeProvider> ti
         try
         {
             var received = time().GetUtcNow();
+            var wave = Volatile.Read(ref _answeredWave) + 1;
             context.Request.Headers.Remove(FaultHeader);
             var latency = Latency;
             if (latency > TimeSpan.Zero)
@@ -78,12 +81,15 @@ public sealed class SandboxFrontDoor(SandboxFaults faults, Func<TimeProvider> ti
                 await Task.Delay(latency, context.RequestAborted);
             }
 
+            // Counted as answered before it is handled: a call sent after reading the answer must never share its wave.
+            RaiseAnsweredWave(wave);
+
             var method = context.Request.Method;
             var path = context.Request.Path.Value ?? "/";
             var query = context.Request.QueryString.Value ?? string.Empty;
             var headers = headersToLog?.Invoke(context.Request) ?? NoHeaders;
             void Log(int status, SandboxFaultKind? kind) =>
-                Record(new SandboxCall(method, path, query, time().GetUtcNow(), status, kind) { Headers = headers, ReceivedAt = received });
+                Record(new SandboxCall(method, path, query, time().GetUtcNow(), status, kind) { Headers = headers, ReceivedAt = received, Wave = wave });
 
             var fault = Faults.Next(method, path);
             if (fault?.Kind is SandboxFaultKind.ConnectionReset or SandboxFaultKind.Timeout)
@@ -155,6 +161,17 @@ public sealed class SandboxFrontDoor(SandboxFaults faults, Func<TimeProvider> ti
         catch (OperationCanceledException)
         {
             // The client timed out first.
+        }
+    }
+
+    private void RaiseAnsweredWave(int wave)
+    {
+        for (var deepest = Volatile.Read(ref _answeredWave); wave > deepest; deepest = Volatile.Read(ref _answeredWave))
+        {
+            if (Interlocked.CompareExchange(ref _answeredWave, wave, deepest) == deepest)
+            {
+                return;
+            }
         }
     }
 

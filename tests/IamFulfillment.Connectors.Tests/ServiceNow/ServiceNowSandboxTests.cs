@@ -29,6 +29,25 @@ public class ServiceNowSandboxTests : IDisposable
     }
 
     [Fact]
+    public async Task Calls_SentTogetherShareAWave_AndACallSentAfterAnAnswerIsTheNextWave()
+    {
+        _sandbox.Latency = TimeSpan.FromMilliseconds(200); // far more than the spread of three calls sent together
+        var user = $"/api/now/table/sys_user/{_bob}";
+
+        foreach (var together in await Task.WhenAll(_http.GetAsync(user), _http.GetAsync(user), _http.GetAsync(user)))
+        {
+            together.Dispose();
+        }
+
+        using var after = await _http.GetAsync(user);
+
+        Assert.Equal([1, 1, 1, 2], _sandbox.Calls.Select(c => c.Wave).Order());
+        _sandbox.ResetCalls();
+        using var afresh = await _http.GetAsync(user);
+        Assert.Equal(1, Assert.Single(_sandbox.Calls).Wave);
+    }
+
+    [Fact]
     public async Task Get_ReferencesComeAsLinkObjects_UnlessExcluded()
     {
         var linked = await ResultAsync($"/api/now/table/sys_user/{_bob}?sysparm_fields=user_name,manager,manager.email");
