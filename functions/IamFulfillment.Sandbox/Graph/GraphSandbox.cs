@@ -397,17 +397,18 @@ public sealed partial class GraphSandbox : IDisposable
     /// </summary>
     private async Task<RequestHold?> MatchHoldAsync(HttpRequest request, string path)
     {
-        if (Holds.Match(request.Method, path) is { } direct)
+        var isBatch = path.EndsWith("/$batch", StringComparison.Ordinal);
+        var body = Holds.MatchesBodies || (isBatch && Holds.Any) ? await RequestHolds.ReadBodyAsync(request) : null;
+        if (Holds.Match(request.Method, path, body) is { } direct)
         {
             return direct;
         }
 
-        if (!path.EndsWith("/$batch", StringComparison.Ordinal) || !Holds.Any)
+        if (!isBatch || body is null)
         {
             return null;
         }
 
-        var body = await RequestHolds.ReadBodyAsync(request);
         try
         {
             foreach (var item in JsonNode.Parse(body)?["requests"] as JsonArray ?? [])
