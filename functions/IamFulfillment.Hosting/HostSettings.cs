@@ -7,6 +7,9 @@ public sealed class ProcessingSettings
 {
     public const string Section = "Processing";
 
+    /// <summary>The Functions app's reconciliation timer (<c>TimerFunctions</c>): every 15 minutes.</summary>
+    public const double FunctionsReconciliationMinutes = 15;
+
     /// <summary>Seconds a worker holds a ticket before another may take over (after a crash).</summary>
     [Range(5, 3600)]
     public int LeaseSeconds { get; set; } = 60;
@@ -43,6 +46,14 @@ public sealed class ProcessingSettings
     /// <summary>Standalone host: minutes between sweeps for expired time-bound grants (0 = off).</summary>
     [Range(0, 1440)]
     public int ExpirySweepMinutes { get; set; } = 5;
+
+    /// <summary>Standalone host: minutes between reconciliation sweeps for tickets whose webhook never arrived (0 = off; fractions allowed).</summary>
+    [Range(0.0, 1440.0)]
+    public double ReconciliationMinutes { get; set; } = 15;
+
+    /// <summary>How far back a reconciliation sweep looks for changed tickets; at least twice the time between sweeps.</summary>
+    [Range(1.0, 10080.0)]
+    public double ReconciliationLookBackMinutes { get; set; } = 60;
 }
 
 /// <summary>The <c>Policy</c> section.</summary>

@@ -24,6 +24,17 @@ public static partial class IamFulfillmentServiceCollectionExtensions
         var (processing, processingErrors) = ConfigurationReader.Processing(configuration, processingSettings);
         errors.AddRange(intakeErrors);
         errors.AddRange(processingErrors);
+        var sweepEvery = host == HostKind.Standalone ? processingSettings.ReconciliationMinutes : ProcessingSettings.FunctionsReconciliationMinutes;
+        if (sweepEvery is > 0 and < 0.01)
+        {
+            errors.Add($"Processing:ReconciliationMinutes ({sweepEvery}) must be 0 (off) or at least 0.01 (0.6 seconds).");
+        }
+
+        // Twice: a sweep that fails (an ITSM or storage down) leaves its span to the next one.
+        if (processingSettings.ReconciliationLookBackMinutes < 2 * sweepEvery)
+        {
+            errors.Add($"Processing:ReconciliationLookBackMinutes ({processingSettings.ReconciliationLookBackMinutes}) must be at least twice the time between reconciliation sweeps ({sweepEvery} minutes), or a failed sweep leaves changes no sweep looks at.");
+        }
 
         var hasServiceNow = !string.IsNullOrWhiteSpace(configuration["ServiceNow:InstanceUrl"]);
         var hasJira = !string.IsNullOrWhiteSpace(configuration["Jira:BaseUrl"]);
@@ -83,6 +94,7 @@ public static partial class IamFulfillmentServiceCollectionExtensions
         services.AddSingleton<WorkItemHandler>();
         services.AddSingleton<WebhookIntake>();
         services.AddSingleton<GrantExpiry>();
+        services.AddSingleton<Reconciliation>();
 
         if (host == HostKind.Standalone)
         {

@@ -19,6 +19,8 @@ public sealed class ConfigurationTests : IAsyncLifetime
     [InlineData("Policy:Path", null, "Policy:Path is required")]
     [InlineData("ServiceNow:WebhookSecret", "not base64!", "ServiceNow:WebhookSecret must be base64")]
     [InlineData("Processing:MaxAttempts", "0", "Processing:MaxAttempts")]
+    [InlineData("Processing:ReconciliationLookBackMinutes", "20", "Processing:ReconciliationLookBackMinutes (20) must be at least twice the time between reconciliation sweeps (15 minutes)")]
+    [InlineData("Processing:ReconciliationMinutes", "0.0001", "Processing:ReconciliationMinutes (0.0001) must be 0 (off) or at least 0.01")]
     [InlineData("Intake:MaxBodyBytes", "12", "Intake:MaxBodyBytes must be a whole number between")]
     [InlineData("ServiceNow:PersonKey", "Nickname", "ServiceNow:PersonKey: 'Nickname' is not a person key")]
     public void InvalidSetting_FailsAtBuildNamingTheKey(string key, string? value, string expected)

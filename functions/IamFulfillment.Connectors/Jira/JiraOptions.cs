@@ -49,6 +49,13 @@ public sealed class JiraOptions : ITicketConnectorOptions
     /// </summary>
     public string RequestTypeField { get; set; } = "customfield_10010";
 
+    /// <summary>
+    /// JQL naming the issues reconciliation looks at, as the webhook's own JQL does (e.g. <c>project = HR</c>); the
+    /// search adds the time and open-status clauses. Unset, Jira is not reconciled: a search of the whole site could
+    /// find (and queue) issues that are not access requests at all.
+    /// </summary>
+    public string? ReconciliationJql { get; set; }
+
     /// <summary>Time allowed for one try of one call (the retry layer's attempt timeout unless Jira:Retry:AttemptTimeout says otherwise).</summary>
     [Range(1, 600, ErrorMessage = "Jira:TimeoutSeconds must be between 1 and 600.")]
     public int TimeoutSeconds { get; set; } = 30;

@@ -29,14 +29,18 @@ public sealed partial class JiraTicketSystem : ITicketSystem
     private const int ApprovalPageSize = 50;
     private const int CommentPageSize = 100;
     private const int ChangelogPageSize = 100;
+    private const int SearchPageSize = 100;
     private const int MaxPages = 100;
     private const int MaxCommentLength = 32_000;
 
     private readonly JiraClient _client;
     private readonly JiraOptions _options;
     private readonly JiraFieldMap _fieldMap;
+    private readonly TimeProvider _time;
     private readonly ILogger<JiraTicketSystem> _logger;
     private readonly string _issueFields;
+    private readonly string? _requestTypeField;
+    private readonly string _searchFields;
     private readonly IReadOnlyList<string> _awaiting;
 
     // What the read saw of the workflow, for the write-back of the same snapshot: it saves the GET of transitions.
@@ -46,13 +50,16 @@ public sealed partial class JiraTicketSystem : ITicketSystem
     // that the issue is already where the transition would take it.
     private readonly ConcurrentDictionary<(string Project, string Setting), string> _knownTargets = new();
 
-    public JiraTicketSystem(JiraClient client, IOptions<JiraOptions> options, ILogger<JiraTicketSystem> logger)
+    public JiraTicketSystem(JiraClient client, IOptions<JiraOptions> options, TimeProvider time, ILogger<JiraTicketSystem> logger)
     {
         _client = client;
         _options = options.Value;
         _fieldMap = new JiraFieldMap(_options);
+        _time = time;
         _logger = logger;
         _issueFields = string.Join(",", _fieldMap.FieldsToRead());
+        _requestTypeField = string.IsNullOrWhiteSpace(_options.RequestTypeField) ? null : _options.RequestTypeField.Trim();
+        _searchFields = _requestTypeField is null ? "updated" : $"updated,{_requestTypeField}";
         _awaiting = _options.AwaitingStatusNames;
     }
 
@@ -214,6 +221,86 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
         // The status is read now rather than taken from the snapshot, which may be older than the write-back.
         return record.TargetStatus is not { } target || TransitionLanded(target, record, await ReadIssueNowAsync(key, cancellationToken));
+    }
+
+    /// <summary>
+    /// Open issues updated at or after <paramref name="since"/>, oldest first, from Jira's enhanced search. The JQL
+    /// gives the time relative to now, in whole minutes rounded up plus one, because Jira reads an absolute date in the
+    /// integration account's time zone; what the rounding lets in from before <paramref name="since"/> is dropped
+    /// here. JQL cannot say who made a change, so the service's own write-backs are found too.
+    /// </summary>
+    public async Task<IReadOnlyList<TicketChange>> FindChangedAsync(DateTimeOffset since, int max, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        if (string.IsNullOrWhiteSpace(_options.ReconciliationJql))
+        {
+            LogNotReconciled(_logger);
+            return [];
+        }
+
+        // A minute more than asked: Jira's "now" comes a little after ours (latency, clock skew), and a window that
+        // starts after since would miss its first changes.
+        var minutes = Math.Max(1, (long)Math.Ceiling((_time.GetUtcNow() - since).TotalMinutes)) + 1;
+        var jql = $"({_options.ReconciliationJql.Trim()}) AND updated >= \"-{minutes.ToString(CultureInfo.InvariantCulture)}m\" AND statusCategory != Done ORDER BY updated ASC";
+
+        // By key: an issue updated again while the pages are read moves to the end and may be seen twice.
+        var found = new Dictionary<string, TicketChange>(StringComparer.Ordinal);
+        string? token = null;
+        var pages = 0;
+        while (pages < MaxPages && found.Count < max)
+        {
+            pages++;
+            List<KeyValuePair<string, string>> query =
+            [
+                new("jql", jql), new("fields", _searchFields), new("maxResults", Number(Math.Min(SearchPageSize, max - found.Count))),
+            ];
+            if (token is not null)
+            {
+                query.Add(new("nextPageToken", token));
+            }
+
+            using var document = await _client.GetAsync("rest/api/3/search/jql", query, "GET search", cancellationToken)
+                                 ?? throw new ConnectorException(JiraErrors.System, 404, "GET search: the site does not offer the enhanced search (rest/api/3/search/jql)");
+            var root = document.RootElement;
+            var size = 0;
+            foreach (var issue in Issues(root))
+            {
+                size++;
+                if (ChangeOf(issue) is { } change && change.ChangedAt >= since
+                    && (found.TryGetValue(change.Key, out var seen) ? change.ChangedAt > seen.ChangedAt : found.Count < max))
+                {
+                    found[change.Key] = change;
+                }
+            }
+
+            // On the last page Jira leaves nextPageToken out (it does not send null) and/or says isLast.
+            var next = JiraFieldMap.Str(root, "nextPageToken");
+            if (size == 0 || string.IsNullOrEmpty(next) || next == token || IsLastPage(root))
+            {
+                break;
+            }
+
+            token = next;
+        }
+
+        var changes = found.Values.OrderBy(c => c.ChangedAt).ThenBy(c => c.Key, StringComparer.Ordinal).Take(max).ToList();
+        LogFound(_logger, changes.Count, since, pages);
+        return changes;
+    }
+
+    /// <summary>A search hit as a change: its key, its <c>updated</c> time and, from the request type field, where it was raised.</summary>
+    private TicketChange? ChangeOf(JsonElement issue)
+    {
+        if (JiraFieldMap.Str(issue, "key") is not { Length: > 0 } key || Property(issue, "fields") is not { } fields
+            || !JiraFieldMap.TryParseTime(JiraFieldMap.Str(fields, "updated"), out var updated))
+        {
+            return null;
+        }
+
+        var requestType = _requestTypeField is not null && Property(fields, _requestTypeField) is { } field ? Property(field, "requestType") : null;
+        return requestType is { } type
+            ? new TicketChange(key, updated, Text(type, "serviceDeskId"), Text(type, "id"))
+            : new TicketChange(key, updated);
     }
 
     /// <summary>What of a write-back that broke off is on the ticket already (see <see cref="WriteBack.Resume"/>).</summary>
@@ -873,6 +960,11 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             ? values.EnumerateArray()
             : [];
 
+    private static IEnumerable<JsonElement> Issues(JsonElement page) =>
+        page.ValueKind == JsonValueKind.Object && page.TryGetProperty("issues", out var issues) && issues.ValueKind == JsonValueKind.Array
+            ? issues.EnumerateArray()
+            : [];
+
     private static bool IsLastPage(JsonElement page) =>
         (page.TryGetProperty("isLastPage", out var last) && last.ValueKind == JsonValueKind.True)
         || (page.TryGetProperty("isLast", out var isLast) && isLast.ValueKind == JsonValueKind.True);
@@ -928,6 +1020,12 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
     [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, Message = "Jira {Key}: the answer to transition {Transition} was lost, but the issue already shows {Status}")]
     private static partial void LogTransitionAnswerLost(ILogger logger, string key, string transition, string status);
+
+    [LoggerMessage(EventId = 3208, Level = LogLevel.Warning, Message = "Jira is not reconciled: set Jira:ReconciliationJql (e.g. the webhook's JQL, project = KEY) so lost webhooks are found")]
+    private static partial void LogNotReconciled(ILogger logger);
+
+    [LoggerMessage(EventId = 3207, Level = LogLevel.Information, Message = "Jira search: {Count} open issues changed since {Since} ({Pages} pages)")]
+    private static partial void LogFound(ILogger logger, int count, DateTimeOffset since, int pages);
 
     private sealed record Transition(string Id, string Name, string? TargetStatus);
 

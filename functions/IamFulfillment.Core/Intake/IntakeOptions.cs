@@ -29,4 +29,26 @@ public sealed class IntakeOptions
 
     /// <summary>The issue field that holds the JSM request type (Customer Request Type).</summary>
     public string JiraRequestTypeField { get; set; } = "customfield_10010";
+
+    /// <summary>
+    /// Whether a Jira request raised on <paramref name="serviceDeskId"/> with <paramref name="requestTypeId"/> is the
+    /// service's to handle (<see cref="JiraServiceDeskIds"/>, <see cref="JiraRequestTypeIds"/>); when not, why.
+    /// </summary>
+    public bool TakesJiraRequest(string? serviceDeskId, string? requestTypeId, out string why)
+    {
+        why = "";
+        if (JiraServiceDeskIds.Count > 0 && (serviceDeskId is null || !JiraServiceDeskIds.Contains(serviceDeskId, StringComparer.Ordinal)))
+        {
+            why = $"Service desk '{WebhookIntake.Printable(serviceDeskId)}' is not configured (Jira:ServiceDeskIds); acknowledged and ignored.";
+            return false;
+        }
+
+        if (JiraRequestTypeIds.Count > 0 && (requestTypeId is null || !JiraRequestTypeIds.Contains(requestTypeId, StringComparer.Ordinal)))
+        {
+            why = $"Request type '{WebhookIntake.Printable(requestTypeId)}' is not configured (Jira:RequestTypeIds); acknowledged and ignored.";
+            return false;
+        }
+
+        return true;
+    }
 }

@@ -296,19 +296,7 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
             serviceDesk = type.TryGetProperty("serviceDeskId", out var desk) ? Text(desk) : null;
         }
 
-        if (options.JiraServiceDeskIds.Count > 0 && (serviceDesk is null || !options.JiraServiceDeskIds.Contains(serviceDesk, StringComparer.Ordinal)))
-        {
-            why = $"Service desk '{Printable(serviceDesk)}' is not configured (Jira:ServiceDeskIds); acknowledged and ignored.";
-            return false;
-        }
-
-        if (options.JiraRequestTypeIds.Count > 0 && (requestType is null || !options.JiraRequestTypeIds.Contains(requestType, StringComparer.Ordinal)))
-        {
-            why = $"Request type '{Printable(requestType)}' is not configured (Jira:RequestTypeIds); acknowledged and ignored.";
-            return false;
-        }
-
-        return true;
+        return options.TakesJiraRequest(serviceDesk, requestType, out why);
     }
 
     private static string? Text(JsonElement element) => element.ValueKind switch
@@ -380,7 +368,7 @@ public sealed partial class WebhookIntake(IDeliveryLedger ledger, IWorkQueue que
     };
 
     /// <summary>Text from a request shown back in a message: printable ASCII only, short.</summary>
-    private static string Printable(string? text)
+    internal static string Printable(string? text)
     {
         if (text is null)
         {

@@ -30,6 +30,13 @@ public interface ITicketSystem
     Task<bool> ShowsMarkerAsync(TicketSnapshot ticket, string marker, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Open tickets changed at or after <paramref name="since"/> by someone other than this service, as far as the
+    /// system can tell from a search, oldest change first, at most <paramref name="max"/>: what reconciliation looks
+    /// at for webhooks that never arrived. A system that cannot tell who changed a ticket returns it all the same.
+    /// </summary>
+    Task<IReadOnlyList<TicketChange>> FindChangedAsync(DateTimeOffset since, int max, CancellationToken cancellationToken);
+
+    /// <summary>
     /// True when the ticket shows that this service's own write-back closed it (its transition landed, so a write-back
     /// that broke off half-way is to be finished, not skipped). False when a person closed it, and always for a
     /// write-back that is one call: one that does not show its marker left nothing on the ticket.
@@ -86,6 +93,11 @@ public class ReadProgress
     {
     }
 }
+
+/// <summary>A ticket a search found changed: its key, when it last changed, and (Jira) where it was raised.</summary>
+/// <param name="ServiceDeskId">The service desk (Jira), for the same scope intake applies; null where the system has none.</param>
+/// <param name="RequestTypeId">The request type (Jira); null where the system has none.</param>
+public sealed record TicketChange(string Key, DateTimeOffset ChangedAt, string? ServiceDeskId = null, string? RequestTypeId = null);
 
 /// <summary>The ITSM state value the write-back set (null when the state was left as it was).</summary>
 public sealed record WriteBackReceipt(string? StateWritten);

@@ -179,6 +179,7 @@ public sealed class DemoOrganisation
             settings["Jira:WebhookSecret"] = jira.Options.WebhookSecret;
             settings["Jira:PersonKey"] = "Email,AtlassianAccountId";
             settings["Jira:ServiceDeskIds"] = JiraServiceDeskId;
+            settings["Jira:ReconciliationJql"] = "project = IAM";
             foreach (var (request, typeId) in _requestTypes)
             {
                 settings[$"Jira:RequestTypes:{typeId}"] = request.ToString();

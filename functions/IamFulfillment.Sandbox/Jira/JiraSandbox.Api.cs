@@ -53,6 +53,11 @@ public sealed partial class JiraSandbox
                 };
             }
 
+            if (SearchRoute().Match(path) is { Success: true } search)
+            {
+                return method == "GET" ? Search(user, query, search.Groups["v"].Value) : PlatformError(405, $"{method} is not supported on this resource.");
+            }
+
             if (PlatformRoute().Match(path) is { Success: true } api)
             {
                 var version = api.Groups["v"].Value;
@@ -405,6 +410,78 @@ public sealed partial class JiraSandbox
         return json;
     }
 
+    /// <summary>
+    /// The enhanced search (<c>GET /rest/api/3/search/jql</c>): the JQL of <see cref="JiraJql"/> over the issues the
+    /// caller may see, only the requested fields (none: the id and key alone), pages of <c>maxResults</c> (50 unless
+    /// asked, at most <see cref="JiraSandboxOptions.SearchMaxResults"/>) chained by an opaque <c>nextPageToken</c>
+    /// that the last page leaves out (absent, not null, as Jira does) and <c>isLast</c>.
+    /// </summary>
+    private ResponseMessage Search(JiraUser user, Dictionary<string, StringValues> query, string version)
+    {
+        if (!JiraJql.TryParse(Value(query, "jql"), Now(), _desks.Values.Select(d => d.ProjectKey).ToList(), out var jql, out var error))
+        {
+            return PlatformError(400, error);
+        }
+
+        var maxResults = 50;
+        if (Value(query, "maxResults") is { } asked && !int.TryParse(asked, NumberStyles.Integer, CultureInfo.InvariantCulture, out maxResults))
+        {
+            return PlatformError(400, $"The value '{asked}' is invalid for the parameter maxResults.");
+        }
+
+        maxResults = Math.Clamp(maxResults, 1, Math.Max(1, Options.SearchMaxResults));
+        var offset = 0;
+        if (Value(query, "nextPageToken") is { } token && !TryReadPageToken(token, out offset))
+        {
+            return PlatformError(400, "The nextPageToken is invalid or has expired.");
+        }
+
+        var found = _issues.Values
+            .Where(i => CanSee(user, i) && jql.Matches(new JiraJql.Candidate(i.Updated, StatusNamed(i.Status).CategoryKey, _desks[i.ServiceDeskId].ProjectKey)));
+        var ordered = (jql.UpdatedDescending switch
+        {
+            false => found.OrderBy(i => i.Updated).ThenBy(IssueNumber),
+            true => found.OrderByDescending(i => i.Updated).ThenByDescending(IssueNumber),
+            null => found.OrderByDescending(i => i.Created).ThenByDescending(IssueNumber),
+        }).ToList();
+        var page = ordered.Skip(offset).Take(maxResults).ToList();
+        var requested = Values(query, "fields");
+        var expand = Values(query, "expand");
+        var json = new JsonObject
+        {
+            ["issues"] = new JsonArray(page.Select(i => (JsonNode)IssueJson(i, requested.Count == 0 ? ["id"] : requested, expand, version)).ToArray()),
+        };
+        var isLast = offset + page.Count >= ordered.Count;
+        if (!isLast)
+        {
+            json["nextPageToken"] = PageToken(offset + page.Count);
+        }
+
+        json["isLast"] = isLast;
+        return Json(200, json);
+    }
+
+    private static long IssueNumber(JiraIssue issue) => long.Parse(issue.Id, NumberStyles.None, CultureInfo.InvariantCulture);
+
+    /// <summary>An opaque token for the page starting at <paramref name="offset"/>, as Jira hands out (its own are longer).</summary>
+    private static string PageToken(int offset) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes("offset:" + offset.ToString(CultureInfo.InvariantCulture)));
+
+    private static bool TryReadPageToken(string token, out int offset)
+    {
+        offset = 0;
+        try
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(token));
+            return text.StartsWith("offset:", StringComparison.Ordinal)
+                   && int.TryParse(text.AsSpan("offset:".Length), NumberStyles.None, CultureInfo.InvariantCulture, out offset);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
     private JsonObject ChangelogPage(JiraIssue issue, Dictionary<string, StringValues> query)
     {
         var startAt = Math.Max(0, Int(query, "startAt") ?? 0);
@@ -664,6 +741,9 @@ public sealed partial class JiraSandbox
 
     [GeneratedRegex(@"^/rest/servicedeskapi/request/(?<key>[^/]+)(?<sub>|/approval|/comment)(/(?<approval>\d+))?/?$", RegexOptions.CultureInvariant)]
     private static partial Regex ServiceDeskRoute();
+
+    [GeneratedRegex(@"^/rest/api/(?<v>[23])/search/jql/?$", RegexOptions.CultureInvariant)]
+    private static partial Regex SearchRoute();
 
     [GeneratedRegex(@"^/rest/api/(?<v>[23])/(?:(?<myself>myself)|issue/(?<key>[^/]+)(?<sub>|/transitions|/changelog))/?$", RegexOptions.CultureInvariant)]
     private static partial Regex PlatformRoute();

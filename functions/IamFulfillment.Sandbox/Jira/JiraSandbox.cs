@@ -34,6 +34,12 @@ public sealed class JiraSandboxOptions
 
     public int FaultSeed { get; init; } = 1;
 
+    /// <summary>
+    /// The most issues one page of the enhanced search holds, whatever <c>maxResults</c> asks for: Jira's ceiling is
+    /// 5000 and it may answer with fewer; set it low to make a client follow pages.
+    /// </summary>
+    public int SearchMaxResults { get; init; } = 5000;
+
     /// <summary>Seeds a JSM service-request workflow (Waiting for support, Waiting for customer, Resolved, Declined, …).</summary>
     public bool DefaultWorkflow { get; init; } = true;
 }
@@ -76,7 +82,10 @@ public sealed partial class JiraSandbox : TicketSystemSandbox
 
     public JiraUser IntegrationUser { get; }
 
-    /// <summary>Calls per "METHOD path-pattern" (issue keys and ids replaced by {key}/{id}), for the benchmark's round-trip count.</summary>
+    /// <summary>
+    /// Calls per "METHOD path-pattern" (issue keys and ids replaced by {key}/{id}; the query left out, so every page of
+    /// a search counts as GET /rest/api/3/search/jql), for the benchmark's round-trip count.
+    /// </summary>
     public IReadOnlyDictionary<string, int> CallsByEndpoint() =>
         FrontDoor.Calls.GroupBy(c => $"{c.Method} {EndpointPattern(c.Path)}", StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
 

@@ -28,6 +28,9 @@ public sealed class ServiceNowTables
         ["sc_req_item"] = ["request"],
     };
 
+    /// <summary>Closed Complete, Closed Incomplete, Closed Skipped: the out-of-the-box closed states of a requested item.</summary>
+    private static readonly HashSet<string> ClosedItemStates = ["3", "4", "7"];
+
     private static readonly string[] SystemFields = ["sys_id", "sys_created_on", "sys_created_by", "sys_updated_on", "sys_updated_by", "sys_mod_count"];
 
     private readonly object _gate = new();
@@ -218,6 +221,20 @@ public sealed class ServiceNowTables
                     record[name] = value;
                     t.Index(record, name);
                     changed.Add((name, old, value));
+                }
+            }
+
+            // As the platform's task rules do: a requested item in a closed state is inactive, a reopened one active again.
+            if (table == "sc_req_item" && changed.Any(c => c.Field == "state"))
+            {
+                var active = ClosedItemStates.Contains(record["state"]) ? "false" : "true";
+                var wasActive = record.GetValueOrDefault("active") ?? string.Empty;
+                if (!string.Equals(wasActive, active, StringComparison.Ordinal))
+                {
+                    t.Unindex(record, "active");
+                    record["active"] = active;
+                    t.Index(record, "active");
+                    changed.Add(("active", wasActive, active));
                 }
             }
 

@@ -88,6 +88,7 @@ public sealed partial class JiraContractWorld : ITicketSystemWorld
 
     public Dictionary<string, string?> Settings() => new()
     {
+        ["Jira:ReconciliationJql"] = "project = ACC",
         ["Jira:BaseUrl"] = Sandbox.Url,
         ["Jira:Email"] = Sandbox.Options.IntegrationEmail,
         ["Jira:ApiToken"] = Sandbox.Options.IntegrationApiToken,

@@ -405,6 +405,72 @@ public abstract class TicketSystemContract<TWorld> : IClassFixture<TWorld>
         }
     }
 
+    // ---- Reconciliation's search: open requests a person changed lately, oldest change first.
+
+    [Fact]
+    public async Task FindChanged_OpenRequestsChangedSince_OldestChangeFirst_AndNoneChangedBefore()
+    {
+        Clock.SetUtcNow(T0.AddDays(1)); // after every ticket the other tests of this world made
+        var ada = World.AddPerson("Ada Lovelace", "ada@contoso.example");
+        var before = World.CreateAccessRequest(ada, ada, Grant);
+        Clock.Advance(TimeSpan.FromHours(2));
+        var first = World.CreateAccessRequest(ada, ada, Grant);
+        Clock.Advance(TimeSpan.FromMinutes(5));
+        var second = World.CreateAccessRequest(ada, ada, Grant);
+        Clock.Advance(TimeSpan.FromMinutes(1));
+
+        string[] made = [before, first, second];
+
+        // The world is shared: tests that ran before may have left tickets changed later than this one's clock.
+        var changes = (await World.Connector(Clock).FindChangedAsync(Clock.GetUtcNow().AddHours(-1), 50, default)).Where(c => made.Contains(c.Key)).ToList();
+
+        Assert.Equal([first, second], changes.Select(c => c.Key));
+        Assert.Equal(T0.AddDays(1).AddHours(2), changes[0].ChangedAt);
+        Assert.Equal(T0.AddDays(1).AddHours(2).AddMinutes(5), changes[1].ChangedAt);
+        Assert.DoesNotContain(before, changes.Select(c => c.Key));
+    }
+
+    [Fact]
+    public async Task FindChanged_AnOlderRequestAPersonChangedSince_IsFoundAtItsChange_AndAtMostMaxComeBack()
+    {
+        Clock.SetUtcNow(T0.AddDays(2));
+        var ada = World.AddPerson("Ada Lovelace", "ada@contoso.example");
+        var older = World.CreateAccessRequest(ada, ada, Grant);
+        Clock.Advance(TimeSpan.FromHours(3));
+        var newer = World.CreateAccessRequest(ada, ada, Grant);
+        Clock.Advance(TimeSpan.FromMinutes(10));
+        World.ChangeSummary(older, ada, "Access for Ada (typo fixed)", Clock.GetUtcNow());
+        var latest = World.CreateAccessRequest(ada, ada, Grant);
+        var connector = World.Connector(Clock);
+
+        string[] made = [older, newer, latest];
+        var changes = (await connector.FindChangedAsync(Clock.GetUtcNow().AddHours(-1), 50, default)).Where(c => made.Contains(c.Key)).ToList();
+        var firstTwo = await connector.FindChangedAsync(Clock.GetUtcNow().AddMinutes(-11), 2, default);
+
+        Assert.Equal(newer, changes[0].Key);
+        Assert.Equal(Clock.GetUtcNow(), Assert.Single(changes, c => c.Key == older).ChangedAt);
+        Assert.Equal(made.Order(), changes.Select(c => c.Key).Order());
+        Assert.Equal(2, firstTwo.Count);
+        Assert.Equal(newer, firstTwo[0].Key);
+    }
+
+    [Fact]
+    public async Task FindChanged_AClosedRequest_IsNotFound_EvenWhenAPersonCommentsOnIt()
+    {
+        Clock.SetUtcNow(T0.AddDays(3));
+        var ada = World.AddPerson("Ada Lovelace", "ada@contoso.example");
+        var key = World.CreateAccessRequest(ada, ada, Grant);
+        var connector = World.Connector(Clock);
+        var ticket = await connector.ReadAsync(key, default);
+        await connector.WriteBackAsync(ticket, new WriteBack { Outcome = Outcome.Fulfilled, CustomerComment = "Done.", Marker = Marker }, default);
+        Clock.Advance(TimeSpan.FromMinutes(5));
+        World.CommentAs(key, ada, "Thanks!");
+
+        var changes = await connector.FindChangedAsync(Clock.GetUtcNow().AddHours(-1), 50, default);
+
+        Assert.DoesNotContain(key, changes.Select(c => c.Key));
+    }
+
     private string NewRequest()
     {
         var ada = World.AddPerson("Ada Lovelace", "ada@contoso.example");

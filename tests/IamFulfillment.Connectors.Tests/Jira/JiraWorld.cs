@@ -65,6 +65,7 @@ public sealed class JiraWorld : IDisposable
         ["Jira:Email"] = Sandbox.Options.IntegrationEmail,
         ["Jira:ApiToken"] = Sandbox.Options.IntegrationApiToken,
         ["Jira:IntegrationAccountId"] = Sandbox.Options.IntegrationAccountId,
+        ["Jira:ReconciliationJql"] = "project = HR",
         ["Jira:FieldMap:Entitlements"] = Entitlements,
         ["Jira:FieldMap:Justification"] = Justification,
         ["Jira:FieldMap:EndDate"] = EndDate,

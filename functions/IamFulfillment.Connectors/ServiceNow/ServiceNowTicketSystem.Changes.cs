@@ -1,0 +1,93 @@
+using System.Globalization;
+using IamFulfillment.Core.Ports;
+
+namespace IamFulfillment.Connectors.ServiceNow;
+
+/// <summary>Reconciliation's search: requested items a person changed lately, directly or through an approval.</summary>
+public sealed partial class ServiceNowTicketSystem
+{
+    private static readonly string[] ChangedItemFields = ["sys_id", "sys_updated_on"];
+    private static readonly string[] ChangedApprovalFields = ["sysapproval", "document_id", "sys_updated_on"];
+    private static readonly string[] ApprovedItemFields = ["sys_id", "request", "sys_updated_on"];
+
+    /// <summary>
+    /// Active requested items updated since <paramref name="since"/> by anyone but the integration user, and those
+    /// whose approvals (on the item or its parent request) were: an approval does not always touch the item. Dates in
+    /// encoded queries are compared with the stored UTC values, so the search does not depend on a user's time zone.
+    /// Keys are lower-case, as intake makes them.
+    /// </summary>
+    public async Task<IReadOnlyList<TicketChange>> FindChangedAsync(DateTimeOffset since, int max, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        var from = since.UtcDateTime.ToString(ServiceNowTime.Format, CultureInfo.InvariantCulture);
+        var notUs = $"sys_updated_by!={_options.EffectiveIntegrationUserName}";
+        var items = _client.ListAsync(ItemTable, $"active=true^sys_updated_on>={from}^{notUs}^ORDERBYsys_updated_on", ChangedItemFields, cancellationToken, limit: max);
+        var approvalsRead = _client.ListAsync(
+            "sysapproval_approver", $"source_tableINsc_req_item,sc_request^sys_updated_on>={from}^{notUs}^ORDERBYsys_updated_on", ChangedApprovalFields, cancellationToken, limit: max);
+        await Task.WhenAll(items, approvalsRead);
+        var approvals = await approvalsRead;
+
+        // A list that came back full was cut: what changed after its last row is unknown here, so nothing after the
+        // earliest such cut is returned (the caller goes on from the last change it gets).
+        var cut = DateTimeOffset.MaxValue;
+        foreach (var list in new[] { await items, approvals })
+        {
+            if (list.Count >= max && ServiceNowTime.Parse(list[^1].GetValueOrDefault("sys_updated_on")) is { } last && last < cut)
+            {
+                cut = last;
+            }
+        }
+
+        var changed = new Dictionary<string, DateTimeOffset>(StringComparer.OrdinalIgnoreCase);
+        void Note(string sysId, DateTimeOffset at)
+        {
+            if (!changed.TryGetValue(sysId, out var known) || known < at)
+            {
+                changed[sysId] = at;
+            }
+        }
+
+        foreach (var row in await items)
+        {
+            if (ServiceNowQuery.IsSysId(row.GetValueOrDefault("sys_id")) && ServiceNowTime.Parse(row.GetValueOrDefault("sys_updated_on")) is { } at)
+            {
+                Note(row["sys_id"].ToLowerInvariant(), at);
+            }
+        }
+
+        // An approval names its task (the item, or the request above it) in sysapproval; flow approvals only in document_id.
+        var approvedTasks = new Dictionary<string, DateTimeOffset>(StringComparer.OrdinalIgnoreCase);
+        foreach (var row in approvals)
+        {
+            var task = row.GetValueOrDefault("sysapproval") is { Length: > 0 } s ? s : row.GetValueOrDefault("document_id");
+            if (ServiceNowQuery.IsSysId(task) && ServiceNowTime.Parse(row.GetValueOrDefault("sys_updated_on")) is { } at
+                && (!approvedTasks.TryGetValue(task!, out var known) || known < at))
+            {
+                approvedTasks[task!] = at;
+            }
+        }
+
+        if (approvedTasks.Count > 0)
+        {
+            var ids = ServiceNowQuery.SysIdList(approvedTasks.Keys);
+            foreach (var row in await _client.ListAsync(ItemTable, $"active=true^sys_idIN{ids}^ORrequestIN{ids}", ApprovedItemFields, cancellationToken))
+            {
+                var sysId = row.GetValueOrDefault("sys_id");
+                if (!ServiceNowQuery.IsSysId(sysId))
+                {
+                    continue;
+                }
+
+                foreach (var task in new[] { sysId!, row.GetValueOrDefault("request") ?? "" })
+                {
+                    if (approvedTasks.TryGetValue(task, out var at))
+                    {
+                        Note(sysId!.ToLowerInvariant(), at);
+                    }
+                }
+            }
+        }
+
+        return [.. changed.Where(c => c.Value <= cut).Select(c => new TicketChange(c.Key, c.Value)).OrderBy(c => c.ChangedAt).Take(max)];
+    }
+}
