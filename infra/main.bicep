@@ -62,6 +62,9 @@ param jiraWebhookSecret string = ''
 @description('Second accepted Jira webhook secret while rotating; empty = none (Jira__WebhookSecretSecondary).')
 param jiraWebhookSecretSecondary string = ''
 
+@description('JQL naming the requests reconciliation searches, as the webhook\'s JQL does, e.g. project = HR (Jira__ReconciliationJql). Empty = Jira is not reconciled.')
+param jiraReconciliationJql string = ''
+
 // ---- Microsoft Graph ----
 
 @description('Mailbox (UPN or object id) the app sends notifications from (Graph__MailSender). Empty = no mail, and no Mail.Send needed.')
@@ -229,6 +232,7 @@ var appSettings = union(
         Jira__Email: jiraEmail
       }
     : {},
+  jiraEnabled && !empty(jiraReconciliationJql) ? { Jira__ReconciliationJql: jiraReconciliationJql } : {},
   keyVaultReferences
 )
 
