@@ -66,7 +66,29 @@ public sealed class ServiceNowOptions : ITicketConnectorOptions
     /// <summary>Retry layer settings; bound from <c>ServiceNow:Retry</c>.</summary>
     public RetryOptions Retry { get; set; } = new();
 
+    /// <summary>
+    /// Encoded query naming the requested items reconciliation searches (e.g. <c>cat_item.category=&lt;sys_id&gt;</c>);
+    /// unset, the catalog items under <see cref="CatalogItems"/>. With neither, ServiceNow is not reconciled: a search
+    /// of every requested item could queue requests that are not access requests at all.
+    /// </summary>
+    public string? ReconciliationQuery { get; set; }
+
     public bool UsesOAuth => !string.IsNullOrWhiteSpace(ClientId);
+
+    /// <summary>The encoded query reconciliation's item search is narrowed by (see <see cref="ReconciliationQuery"/>); null: none.</summary>
+    public string? ReconciliationScope()
+    {
+        if (!string.IsNullOrWhiteSpace(ReconciliationQuery))
+        {
+            return ReconciliationQuery.Trim();
+        }
+
+        // One OR chain (^OR binds to the condition before it): cat_item IN the sys_ids, or its name is one of the names.
+        var ids = CatalogItems.Keys.Where(ServiceNowQuery.IsSysId).ToList();
+        var names = CatalogItems.Keys.Where(k => !ServiceNowQuery.IsSysId(k)).Select(n => $"cat_item.name={ServiceNowQuery.Literal(n, nameof(CatalogItems))}").ToList();
+        List<string> terms = ids.Count > 0 ? [$"cat_itemIN{ServiceNowQuery.SysIdList(ids)}", .. names] : names;
+        return terms.Count == 0 ? null : string.Join("^OR", terms);
+    }
 
     /// <summary>The user name journal entries written by this service carry in sys_created_by.</summary>
     public string EffectiveIntegrationUserName => string.IsNullOrWhiteSpace(IntegrationUserName) ? Username ?? string.Empty : IntegrationUserName;
@@ -176,6 +198,17 @@ public sealed partial class ServiceNowOptionsValidator : IValidateOptions<Servic
             {
                 errors.Add($"{S}:CatalogItems:{item} must name a request type ({string.Join(", ", Enum.GetNames<RequestType>())}).");
             }
+
+            if (item.Contains('^', StringComparison.Ordinal) || item.Contains("javascript", StringComparison.OrdinalIgnoreCase) || item.Any(char.IsControl))
+            {
+                errors.Add($"{S}:CatalogItems:{item}: a catalog item name cannot hold ^, control characters or 'javascript' (it is used in queries).");
+            }
+        }
+
+        if (options.ReconciliationQuery is { } scope && !string.IsNullOrWhiteSpace(scope)
+            && (scope.Contains("^NQ", StringComparison.Ordinal) || scope.Contains("javascript", StringComparison.OrdinalIgnoreCase) || scope.Any(char.IsControl)))
+        {
+            errors.Add($"{S}:ReconciliationQuery must be a plain encoded query: no ^NQ (it is joined to the search's own conditions), no javascript, no control characters.");
         }
 
         CheckState(errors, $"{S}:States:Fulfilled", options.States.Fulfilled);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using IamFulfillment.Core.Ports;
+using Microsoft.Extensions.Logging;
 
 namespace IamFulfillment.Connectors.ServiceNow;
 
@@ -14,14 +15,21 @@ public sealed partial class ServiceNowTicketSystem
     /// Active requested items updated since <paramref name="since"/> by anyone but the integration user, and those
     /// whose approvals (on the item or its parent request) were: an approval does not always touch the item. Dates in
     /// encoded queries are compared with the stored UTC values, so the search does not depend on a user's time zone.
-    /// Keys are lower-case, as intake makes them.
+    /// Keys are lower-case, as intake makes them. Only items in <see cref="ServiceNowOptions.ReconciliationScope"/> are
+    /// searched; without a scope nothing is.
     /// </summary>
     public async Task<IReadOnlyList<TicketChange>> FindChangedAsync(DateTimeOffset since, int max, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        if (_options.ReconciliationScope() is not { } scope)
+        {
+            LogNotReconciled();
+            return [];
+        }
+
         var from = since.UtcDateTime.ToString(ServiceNowTime.Format, CultureInfo.InvariantCulture);
         var notUs = $"sys_updated_by!={_options.EffectiveIntegrationUserName}";
-        var items = _client.ListAsync(ItemTable, $"active=true^sys_updated_on>={from}^{notUs}^ORDERBYsys_updated_on", ChangedItemFields, cancellationToken, limit: max);
+        var items = _client.ListAsync(ItemTable, $"active=true^{scope}^sys_updated_on>={from}^{notUs}^ORDERBYsys_updated_on", ChangedItemFields, cancellationToken, limit: max);
         var approvalsRead = _client.ListAsync(
             "sysapproval_approver", $"source_tableINsc_req_item,sc_request^sys_updated_on>={from}^{notUs}^ORDERBYsys_updated_on", ChangedApprovalFields, cancellationToken, limit: max);
         await Task.WhenAll(items, approvalsRead);
@@ -70,7 +78,7 @@ public sealed partial class ServiceNowTicketSystem
         if (approvedTasks.Count > 0)
         {
             var ids = ServiceNowQuery.SysIdList(approvedTasks.Keys);
-            foreach (var row in await _client.ListAsync(ItemTable, $"active=true^sys_idIN{ids}^ORrequestIN{ids}", ApprovedItemFields, cancellationToken))
+            foreach (var row in await _client.ListAsync(ItemTable, $"active=true^{scope}^sys_idIN{ids}^ORrequestIN{ids}", ApprovedItemFields, cancellationToken))
             {
                 var sysId = row.GetValueOrDefault("sys_id");
                 if (!ServiceNowQuery.IsSysId(sysId))
@@ -90,4 +98,7 @@ public sealed partial class ServiceNowTicketSystem
 
         return [.. changed.Where(c => c.Value <= cut).Select(c => new TicketChange(c.Key, c.Value)).OrderBy(c => c.ChangedAt).Take(max)];
     }
+
+    [LoggerMessage(EventId = 3108, Level = LogLevel.Warning, Message = "ServiceNow is not reconciled: set ServiceNow:CatalogItems or ServiceNow:ReconciliationQuery so lost webhooks are found")]
+    private partial void LogNotReconciled();
 }

@@ -67,6 +67,8 @@ public class ServiceNowOptionsTests
     [InlineData("ServiceNow:InstanceUrl", "http://acme.service-now.com", "ServiceNow:InstanceUrl must use https")]
     [InlineData("ServiceNow:Password", null, "ServiceNow:Password is required when ServiceNow:Username is set.")]
     [InlineData("ServiceNow:PersonKey", "Upn", "ServiceNow:PersonKey must be Email or EmployeeNumber.")]
+    [InlineData("ServiceNow:ReconciliationQuery", "active=true^NQactive=false", "ServiceNow:ReconciliationQuery must be a plain encoded query")]
+    [InlineData("ServiceNow:ReconciliationQuery", "cat_item=javascript:gs.getUserID()", "ServiceNow:ReconciliationQuery must be a plain encoded query")]
     [InlineData("ServiceNow:FieldMap:Department", "dept", "ServiceNow:FieldMap:Department is not a known field")]
     [InlineData("ServiceNow:FieldMap:Entitlements", "u_groups^ORactive=true", "ServiceNow:FieldMap:Entitlements must be a catalog variable name")]
     [InlineData("ServiceNow:CatalogItems:Laptop", "Hardware", "ServiceNow:CatalogItems:Laptop must name a request type")]
