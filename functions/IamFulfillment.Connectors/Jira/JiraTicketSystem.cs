@@ -229,13 +229,13 @@ public sealed partial class JiraTicketSystem : ITicketSystem
     /// integration account's time zone; what the rounding lets in from before <paramref name="since"/> is dropped
     /// here. JQL cannot say who made a change, so the service's own write-backs are found too.
     /// </summary>
-    public async Task<IReadOnlyList<TicketChange>> FindChangedAsync(DateTimeOffset since, int max, CancellationToken cancellationToken)
+    public async Task<ChangedTickets> FindChangedAsync(DateTimeOffset since, int max, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
         if (string.IsNullOrWhiteSpace(_options.ReconciliationJql))
         {
             LogNotReconciled(_logger);
-            return [];
+            return ChangedTickets.None;
         }
 
         // A minute more than asked: Jira's "now" comes a little after ours (latency, clock skew), and a window that
@@ -247,6 +247,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
         var found = new Dictionary<string, TicketChange>(StringComparer.Ordinal);
         string? token = null;
         var pages = 0;
+        var more = true;
         while (pages < MaxPages && found.Count < max)
         {
             pages++;
@@ -277,6 +278,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
             var next = JiraFieldMap.Str(root, "nextPageToken");
             if (size == 0 || string.IsNullOrEmpty(next) || next == token || IsLastPage(root))
             {
+                more = false;
                 break;
             }
 
@@ -285,7 +287,7 @@ public sealed partial class JiraTicketSystem : ITicketSystem
 
         var changes = found.Values.OrderBy(c => c.ChangedAt).ThenBy(c => c.Key, StringComparer.Ordinal).Take(max).ToList();
         LogFound(_logger, changes.Count, since, pages);
-        return changes;
+        return new ChangedTickets(changes, more);
     }
 
     /// <summary>A search hit as a change: its key, its <c>updated</c> time and, from the request type field, where it was raised.</summary>

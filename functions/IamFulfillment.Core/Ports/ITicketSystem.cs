@@ -33,8 +33,9 @@ public interface ITicketSystem
     /// Open tickets changed at or after <paramref name="since"/> by someone other than this service, as far as the
     /// system can tell from a search, oldest change first, at most <paramref name="max"/>: what reconciliation looks
     /// at for webhooks that never arrived. A system that cannot tell who changed a ticket returns it all the same.
+    /// <see cref="ChangedTickets.More"/> says that changes after the last one returned may have been left out.
     /// </summary>
-    Task<IReadOnlyList<TicketChange>> FindChangedAsync(DateTimeOffset since, int max, CancellationToken cancellationToken);
+    Task<ChangedTickets> FindChangedAsync(DateTimeOffset since, int max, CancellationToken cancellationToken);
 
     /// <summary>
     /// True when the ticket shows that this service's own write-back closed it (its transition landed, so a write-back
@@ -98,6 +99,23 @@ public class ReadProgress
 /// <param name="ServiceDeskId">The service desk (Jira), for the same scope intake applies; null where the system has none.</param>
 /// <param name="RequestTypeId">The request type (Jira); null where the system has none.</param>
 public sealed record TicketChange(string Key, DateTimeOffset ChangedAt, string? ServiceDeskId = null, string? RequestTypeId = null);
+
+/// <summary>What a search for changed tickets found, oldest change first, and whether it stopped short of the rest.</summary>
+public sealed class ChangedTickets(IReadOnlyList<TicketChange> changes, bool more) : IReadOnlyList<TicketChange>
+{
+    public static readonly ChangedTickets None = new([], more: false);
+
+    /// <summary>Changes after the last one returned may exist (a page or list limit was reached): search again from it.</summary>
+    public bool More { get; } = more;
+
+    public int Count => changes.Count;
+
+    public TicketChange this[int index] => changes[index];
+
+    public IEnumerator<TicketChange> GetEnumerator() => changes.GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
 
 /// <summary>The ITSM state value the write-back set (null when the state was left as it was).</summary>
 public sealed record WriteBackReceipt(string? StateWritten);

@@ -69,7 +69,7 @@ public sealed partial class Reconciliation(
         var queued = 0;
         for (var slice = 0; slice < MaxSlices; slice++)
         {
-            IReadOnlyList<TicketChange> changes;
+            ChangedTickets changes;
             try
             {
                 changes = await system.FindChangedAsync(since, MaxPerSystem, cancellationToken);
@@ -90,13 +90,13 @@ public sealed partial class Reconciliation(
                 }
             }
 
-            // A full slice: go on from its last change (that moment's tickets are looked at again, which is harmless).
-            if (changes.Count < MaxPerSystem)
+            // More to come: go on from the last change (that moment's tickets are looked at again, which is harmless).
+            if (!changes.More)
             {
                 return queued;
             }
 
-            if (changes[^1].ChangedAt <= since)
+            if (changes.Count == 0 || changes[^1].ChangedAt <= since)
             {
                 // A whole slice changed at one moment (ServiceNow counts whole seconds): the rest of it cannot be reached.
                 LogCapped(logger, system.Kind, (slice + 1) * MaxPerSystem, since);

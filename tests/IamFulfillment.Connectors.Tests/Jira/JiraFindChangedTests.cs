@@ -85,6 +85,7 @@ public sealed class JiraFindChangedTests : IDisposable
         Assert.Equal(keys, changes.Select(c => c.Key));
         Assert.Equal(Enumerable.Range(0, 5).Select(i => T0.AddMinutes(i)), changes.Select(c => c.ChangedAt));
         var searches = World.Sandbox.Calls.Where(c => c.Path == SearchPath).Select(c => HttpUtility.ParseQueryString(c.Query)).ToList();
+        Assert.False(changes.More);
         Assert.Equal(3, searches.Count); // 2 + 2 + 1: the last page has no nextPageToken
         Assert.Null(searches[0]["nextPageToken"]);
         Assert.All(searches.Skip(1), q => Assert.False(string.IsNullOrEmpty(q["nextPageToken"])));
@@ -100,6 +101,7 @@ public sealed class JiraFindChangedTests : IDisposable
         var changes = await World.Connector(time: _clock).FindChangedAsync(T0, 3, CancellationToken.None);
 
         Assert.Equal(keys.Take(3), changes.Select(c => c.Key));
+        Assert.True(changes.More); // stopped at max with pages left
         var searches = World.Sandbox.Calls.Where(c => c.Path == SearchPath).Select(c => HttpUtility.ParseQueryString(c.Query)).ToList();
         Assert.Equal(["3", "1"], searches.Select(q => q["maxResults"])); // asks only for what is still missing
     }

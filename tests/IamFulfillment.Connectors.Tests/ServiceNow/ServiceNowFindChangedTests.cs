@@ -1,3 +1,5 @@
+using IamFulfillment.Core.Ports;
+
 namespace IamFulfillment.Connectors.Tests.ServiceNow;
 
 /// <summary>
@@ -41,6 +43,21 @@ public sealed class ServiceNowFindChangedTests
         var change = Assert.Single(changes);
         Assert.Equal(ritm.SysId, change.Key);
         Assert.Equal(T0.AddHours(2), change.ChangedAt);
+    }
+
+    [Fact]
+    public async Task FindChanged_AVariableARequesterChangedSince_FindsItsItem_AndOneTheServiceChangedDoesNot()
+    {
+        using var host = Start();
+        var org = host.SeedOrg();
+        var answered = host.SeedGrant(org);
+        var ours = host.SeedGrant(org);
+        host.Sandbox.UpdateVariable(answered.SysId, "business_justification", "Quarter-end reporting for the EMEA ledger", "alice", T0.AddHours(2));
+        host.Sandbox.UpdateVariable(ours.SysId, "business_justification", "Set by the integration", host.Sandbox.Options.IntegrationUserName, T0.AddHours(2));
+
+        var changes = await host.TicketSystem.FindChangedAsync(T0.AddHours(1), 50, default);
+
+        Assert.Equal(new TicketChange(answered.SysId, T0.AddHours(2)), Assert.Single(changes));
     }
 
     [Fact]
